@@ -1,0 +1,177 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.custom.doctype.custom_field.custom_field import create_custom_field
+from frappe.model.document import Document
+
+from event_streaming.streaming import capture, payload, pull, registration
+
+
+class EventProducer(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from event_streaming.event_streaming.doctype.event_producer_document_type.event_producer_document_type import (
+			EventProducerDocumentType,
+		)
+
+		api_key: DF.Data
+		api_secret: DF.Password
+		incoming_change: DF.Check
+		last_pull_at: DF.Datetime | None
+		last_pull_error: DF.SmallText | None
+		producer_doctypes: DF.Table[EventProducerDocumentType]
+		producer_url: DF.Data
+		protocol_version: DF.Literal["", "v1", "v2"]
+		user: DF.Link
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_url()
+		self.validate_subscriber()
+		self.validate_doctypes()
+
+	def after_insert(self):
+		self.register()
+
+	def on_update(self):
+		if self.flags.in_insert:
+			return
+		if self.incoming_change:
+			# written by the producer (approval mirroring): nothing to push back
+			self.db_set("incoming_change", 0, update_modified=False)
+			return
+		self.create_custom_fields()
+		if self.subscriptions_changed():
+			registration.push_now_or_later("subscriptions", self.name)
+
+	def on_trash(self):
+		frappe.db.delete("Event Producer Last Update", {"event_producer": self.name})
+
+	def validate_url(self):
+		try:
+			self.producer_url = payload.normalise_site_url(self.producer_url)
+		except payload.PayloadError:
+			frappe.throw(
+				_("Producer URL must be an http or https address such as https://head-office.example.com"),
+				title=_("Invalid Producer URL"),
+			)
+		if self.producer_url == frappe.utils.get_url():
+			frappe.throw(_("A site cannot subscribe to itself."), title=_("Invalid Producer URL"))
+
+	def validate_subscriber(self):
+		if not frappe.db.get_value("User", self.user, "api_key"):
+			frappe.throw(
+				_("Generate API keys for the Event Subscriber {0} on this site first (User > Settings > API Access).").format(
+					frappe.bold(self.user)
+				),
+				title=_("Event Subscriber Has No API Keys"),
+			)
+
+	def validate_doctypes(self):
+		seen = set()
+		for row in self.producer_doctypes:
+			if row.has_mapping and not row.mapping:
+				frappe.throw(_("Row {0}: choose a Mapping or untick Has Mapping.").format(row.idx))
+			if not row.has_mapping and not capture.is_streamable(row.ref_doctype):
+				frappe.throw(_("Row {0}: {1} cannot be streamed.").format(row.idx, frappe.bold(row.ref_doctype)))
+			remote = registration.remote_doctype_of(row)
+			if remote in seen:
+				frappe.throw(_("Row {0}: {1} is subscribed twice.").format(row.idx, frappe.bold(remote)))
+			seen.add(remote)
+
+	def register(self):
+		"""Register on the producer. Any failure rolls the whole insert back; saving again retries."""
+		reply = registration.register_on_producer(self)
+		statuses = reply.get("statuses") or {}
+		for row in self.producer_doctypes:
+			status = statuses.get(registration.remote_doctype_of(row))
+			if status:
+				row.db_set("status", status, update_modified=False)
+		self.db_set("protocol_version", self.protocol_version, update_modified=False)
+		self.db_set("incoming_change", 0, update_modified=False)
+		position = frappe.new_doc("Event Producer Last Update")
+		if frappe.db.exists("Event Producer Last Update", self.name):
+			position = frappe.get_doc("Event Producer Last Update", self.name)
+		position.event_producer = self.name
+		position.last_update = reply.get("last_update")
+		position.last_sequence = int(reply.get("last_sequence") or 0)
+		position.save(ignore_permissions=True)
+		self.create_custom_fields()
+
+	def subscriptions_changed(self) -> bool:
+		before = self.get_doc_before_save()
+		if not before:
+			return True
+		return registration.subscription_rows(before) != registration.subscription_rows(self)
+
+	def create_custom_fields(self):
+		"""Rows that use local naming remember the producer's name in two indexed fields."""
+		for row in self.producer_doctypes:
+			if row.use_same_name:
+				continue
+			for fieldname, label in (("remote_docname", "Remote Document Name"), ("remote_site_name", "Remote Site")):
+				if not frappe.get_meta(row.ref_doctype).has_field(fieldname):
+					create_custom_field(
+						row.ref_doctype,
+						{
+							"fieldname": fieldname,
+							"label": label,
+							"fieldtype": "Data",
+							"read_only": 1,
+							"print_hide": 1,
+							"search_index": 1,
+						},
+					)
+
+	@frappe.whitelist()
+	def pull_now(self) -> str:
+		self.check_permission("write")
+		applied = pull.pull_now(self.name)
+		return _("{0} changes applied.").format(applied)
+
+
+@frappe.whitelist(methods=["POST"])
+def new_event_notification(producer_url: str) -> None:
+	"""Called by a producer when it has new logs: queue one pull (coalesced)."""
+	producer_url = (producer_url or "").rstrip("/")
+	user = frappe.db.get_value("Event Producer", producer_url, "user")
+	if not user:
+		frappe.throw(_("No Event Producer is configured for {0}.").format(producer_url), frappe.DoesNotExistError)
+	if frappe.session.user != user:
+		frappe.only_for("System Manager")
+	pull.request_pull(producer_url)
+
+
+@frappe.whitelist(methods=["POST"])
+def pull_from_node(event_producer: str) -> None:
+	"""Pull and apply everything pending from one producer, now."""
+	frappe.only_for("System Manager")
+	pull.pull_now(event_producer)
+
+
+@frappe.whitelist(methods=["POST"])
+def pull_producer_data() -> str:
+	"""Pull every producer now."""
+	frappe.only_for("System Manager")
+	for name in frappe.get_all("Event Producer", pluck="name"):
+		pull.pull_now(name)
+	return "success"
+
+
+@frappe.whitelist(methods=["POST"])
+def resync(update: dict | str) -> str:
+	"""Apply a failed Event Sync Log again (its form's Resync button); returns the new status."""
+	frappe.has_permission("Event Sync Log", "write", throw=True)
+	update = frappe.parse_json(update)
+	name = update.get("name") if isinstance(update, dict) else update
+	if not name or not frappe.db.exists("Event Sync Log", name):
+		frappe.throw(_("Choose a saved Event Sync Log to resync."))
+	return pull.resync(name)

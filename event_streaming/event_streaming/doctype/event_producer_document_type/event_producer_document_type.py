@@ -1,0 +1,28 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class EventProducerDocumentType(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		condition: DF.Code | None
+		has_mapping: DF.Check
+		mapping: DF.Link | None
+		parent: DF.Data
+		parentfield: DF.Data
+		parenttype: DF.Data
+		ref_doctype: DF.Link
+		status: DF.Literal["Pending", "Approved", "Rejected"]
+		unsubscribe: DF.Check
+		use_same_name: DF.Check
+	# end: auto-generated types
+
+	pass

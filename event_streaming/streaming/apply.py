@@ -1,0 +1,328 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""Replay producer logs on the consumer through the normal document lifecycle, exactly once.
+
+Each log is applied inside its own savepoint; the change, its Event Sync Log row and the cursor
+advance share one transaction, committed once per page by the pull. A failing log rolls back to
+its savepoint, is recorded as Failed with everything needed to replay it, and is retried with
+backoff; later logs of the same document wait behind it, logs of other documents go on.
+Applied changes carry their origin (``frappe.flags.event_streaming_origin``), so capture never
+sends them back to the producer they came from.
+"""
+
+import json
+from dataclasses import dataclass
+
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, now_datetime
+
+from event_streaming.streaming import dependencies, transport
+
+BASE_RETRY_SECONDS = 60
+MAX_RETRY_SECONDS = 6 * 3600
+BEFORE_APPLY_HOOK = "event_streaming_before_apply"
+AFTER_APPLY_HOOK = "event_streaming_after_apply"
+
+
+class ApplyError(frappe.ValidationError):
+	pass
+
+
+@dataclass
+class Subscription:
+	"""How one remote DocType is replayed on this site."""
+
+	remote_doctype: str
+	local_doctype: str
+	use_same_name: bool
+	mapping: str | None = None
+
+
+def subscriptions_of(event_producer) -> dict[str, Subscription]:
+	"""Remote DocType -> Subscription, for rows still subscribed (the producer enforces approval)."""
+	result = {}
+	for row in event_producer.producer_doctypes:
+		if row.unsubscribe or row.status == "Rejected":
+			continue
+		remote = row.ref_doctype
+		mapping = row.mapping if row.has_mapping and row.mapping else None
+		if mapping:
+			remote = frappe.db.get_value("Document Type Mapping", mapping, "remote_doctype")
+		result[remote] = Subscription(remote, row.ref_doctype, bool(row.use_same_name), mapping)
+	return result
+
+
+class Applier:
+	"""Applies the logs of one producer; holds the peer for dependency fetches."""
+
+	def __init__(self, event_producer, peer: transport.Peer | None = None):
+		self.producer = event_producer
+		self.peer = peer or transport.producer_peer(event_producer)
+		self.subscriptions = subscriptions_of(event_producer)
+		self.resolver = dependencies.DependencyResolver(self.peer, event_producer.protocol_version == "v2")
+
+	def apply_page(self, rows: list[dict]) -> list[str]:
+		"""Apply checked feed rows in order; return the names of the logs that took effect."""
+		seen = already_applied(self.producer.name, [row["name"] for row in rows])
+		blocked = blocked_documents(self.producer.name)
+		applied = []
+		for row in rows:
+			if row["name"] in seen:
+				continue
+			seen.add(row["name"])
+			subscription = self.subscriptions.get(row["ref_doctype"])
+			if subscription is None:
+				continue  # unsubscribed since the producer served it
+			key = (row["ref_doctype"], row["docname"])
+			if key in blocked:
+				self.record(row, subscription, "Failed", error=_("Waiting for an earlier failed change of this document."), retry=True)
+				continue
+			if self.apply_isolated(row, subscription):
+				applied.append(row["name"])
+			else:
+				blocked.add(key)
+		return applied
+
+	def apply_isolated(self, row: dict, subscription: Subscription, sync_log: str | None = None) -> bool:
+		"""Apply one log inside a savepoint and record the outcome; True if it took effect."""
+		savepoint = "event_streaming_apply"
+		frappe.db.savepoint(savepoint)
+		try:
+			local_name = self.apply(row, subscription)
+		except Exception as error:
+			frappe.db.rollback(save_point=savepoint)
+			frappe.clear_messages()
+			self.record(row, subscription, "Failed", error=describe(error), retry=True, sync_log=sync_log)
+			return False
+		self.record(row, subscription, "Synced", local_name=local_name, sync_log=sync_log)
+		return True
+
+	def apply(self, row: dict, subscription: Subscription) -> str | None:
+		row = dict(row)
+		if subscription.mapping:
+			from event_streaming.streaming import mapping
+
+			row = mapping.map_row(row, subscription.mapping, self)
+		for hook in frappe.get_hooks(BEFORE_APPLY_HOOK):
+			frappe.call(hook, update_log=row, event_producer=self.producer.name)
+		previous_origin = frappe.flags.event_streaming_origin
+		frappe.flags.event_streaming_origin = self.producer.name
+		try:
+			handler = {"Create": self.insert, "Update": self.update, "Delete": self.delete}[row["update_type"]]
+			local_name = handler(row, subscription)
+		finally:
+			frappe.flags.event_streaming_origin = previous_origin
+		for hook in frappe.get_hooks(AFTER_APPLY_HOOK):
+			frappe.call(hook, update_log=row, event_producer=self.producer.name, local_name=local_name)
+		return local_name
+
+	# --- the three update types ---------------------------------------------------------------
+
+	def insert(self, row: dict, subscription: Subscription) -> str:
+		existing = self.find_local(subscription, row["docname"])
+		if existing:
+			return existing  # already here (a re-delivery or a resync): applying twice changes nothing
+		values = dict(row["data"])
+		self.resolver.ensure(values, subscription.local_doctype, row["docname"])
+		for dependency in row.get("mapped_dependencies") or []:
+			dependency(values)
+		doc = dependencies.build_document(subscription.local_doctype, values)
+		if subscription.use_same_name:
+			doc.insert(set_name=row["docname"], set_child_names=False)
+		else:
+			doc.name = None
+			doc.remote_docname = row["docname"]
+			doc.remote_site_name = self.producer.name
+			doc.insert(set_child_names=False)
+		return doc.name
+
+	def update(self, row: dict, subscription: Subscription) -> str:
+		diff = row["data"]
+		local_name = self.find_local(subscription, row["docname"])
+		if not local_name:
+			# The document predates the subscription, or its Create was lost: take its current state.
+			return self.insert_current_version(row, subscription)
+		if diff.get("rename"):
+			return self.rename(local_name, diff["rename"], subscription)
+
+		doc = frappe.get_doc(subscription.local_doctype, local_name)
+		changed = dict(diff.get("changed") or {})
+		target_docstatus = changed.pop("docstatus", None)
+		doc.update(changed)
+		apply_row_changes(doc, diff)
+		self.resolver.ensure(doc.as_dict(), subscription.local_doctype, local_name)
+		for dependency in row.get("mapped_dependencies") or []:
+			dependency(doc)
+
+		if target_docstatus == 1 and doc.docstatus == 0:
+			doc.submit()
+		elif target_docstatus == 2 and doc.docstatus == 1:
+			doc.cancel()
+		else:
+			doc.save()
+		return doc.name
+
+	def delete(self, row: dict, subscription: Subscription) -> str | None:
+		local_name = self.find_local(subscription, row["docname"])
+		if not local_name:
+			return None  # nothing to delete: the outcome the producer asked for already holds
+		doc = frappe.get_doc(subscription.local_doctype, local_name)
+		if doc.docstatus == 1:
+			doc.cancel()
+		doc.delete()
+		return local_name
+
+	def rename(self, local_name: str, rename: dict, subscription: Subscription) -> str:
+		if not subscription.use_same_name:
+			frappe.db.set_value(
+				subscription.local_doctype, local_name, "remote_docname", rename["new_name"], update_modified=False
+			)
+			return local_name
+		return frappe.rename_doc(
+			subscription.local_doctype, local_name, rename["new_name"], merge=bool(rename.get("merge")), force=True
+		)
+
+	def insert_current_version(self, row: dict, subscription: Subscription) -> str:
+		remote = self.resolver.fetch(subscription.remote_doctype, [row["docname"]])[0]
+		snapshot = dict(row, update_type="Create", data=remote)
+		if subscription.mapping:
+			from event_streaming.streaming import mapping
+
+			snapshot = mapping.map_row(
+				dict(snapshot, ref_doctype=subscription.remote_doctype), subscription.mapping, self
+			)
+		return self.insert(snapshot, subscription)
+
+	def find_local(self, subscription: Subscription, remote_name: str) -> str | None:
+		if subscription.use_same_name:
+			return frappe.db.exists(subscription.local_doctype, remote_name) or None
+		if not frappe.get_meta(subscription.local_doctype).has_field("remote_docname"):
+			return None
+		return frappe.db.get_value(
+			subscription.local_doctype,
+			{"remote_docname": remote_name, "remote_site_name": self.producer.name},
+			"name",
+		)
+
+	# --- bookkeeping ---------------------------------------------------------------------------
+
+	def record(
+		self,
+		row: dict,
+		subscription: Subscription,
+		status: str,
+		local_name: str | None = None,
+		error: str | None = None,
+		retry: bool = False,
+		sync_log: str | None = None,
+	) -> None:
+		"""Write (or update, on a retry) the Event Sync Log row of a log."""
+		values = {
+			"status": status,
+			"docname": local_name or (row["docname"] if subscription.use_same_name else None),
+			"error": error,
+		}
+		if sync_log:
+			retries = int(frappe.db.get_value("Event Sync Log", sync_log, "retry_count") or 0)
+			if status == "Failed":
+				values["retry_count"] = retries + 1
+				values["next_retry_at"] = next_retry_at(retries + 1)
+			else:
+				values["next_retry_at"] = None
+			frappe.db.set_value("Event Sync Log", sync_log, values)
+			return
+		log = frappe.new_doc("Event Sync Log")
+		log.update(values)
+		log.update(
+			{
+				"update_type": row["update_type"],
+				"ref_doctype": subscription.local_doctype,
+				"event_producer": self.producer.name,
+				"producer_doc": row["docname"],
+				"data": frappe.as_json(row.get("data")),
+				"use_same_name": int(subscription.use_same_name),
+				"mapping": subscription.mapping,
+				"update_log": row["name"],
+				"sequence": row.get("sequence"),
+				"retry_count": 0,
+				"next_retry_at": next_retry_at(0) if retry else None,
+			}
+		)
+		log.insert(ignore_permissions=True)
+
+
+def apply_row_changes(doc, diff: dict) -> None:
+	"""Apply the table parts of a diff to a Document: removed, changed, then added rows."""
+	for table, names in (diff.get("removed") or {}).items():
+		drop = set(names)
+		doc.set(table, [row for row in doc.get(table) or [] if row.name not in drop])
+	for table, changes in (diff.get("row_changed") or {}).items():
+		rows = {row.name: row for row in doc.get(table) or []}
+		for change in changes:
+			row = rows.get(change.get("name"))
+			if row is None:
+				frappe.throw(
+					_("Row {0} of {1} does not exist here; the document has diverged.").format(change.get("name"), table),
+					exc=ApplyError,
+				)
+			row.update({key: value for key, value in change.items() if key != "name"})
+	for table, rows in (diff.get("added") or {}).items():
+		present = {row.name for row in doc.get(table) or []}
+		for values in rows:
+			if values.get("name") in present:
+				continue
+			child = doc.append(
+				table,
+				{key: value for key, value in values.items() if key not in dependencies.LOCAL_ONLY_FIELDS and key not in ("parent", "parenttype", "parentfield", "doctype")},
+			)
+			child.name = values.get("name")
+			child.set("__islocal", 1)  # keep the producer's row name, insert it as a new row
+	for table in {*(diff.get("row_changed") or {}), *(diff.get("added") or {})}:
+		ordered = sorted(doc.get(table) or [], key=lambda row: row.idx or 0)
+		for position, row in enumerate(ordered, start=1):
+			row.idx = position
+		doc.set(table, ordered)
+
+
+def already_applied(producer: str, log_names: list[str]) -> set[str]:
+	if not log_names:
+		return set()
+	log = frappe.qb.DocType("Event Sync Log")
+	return set(
+		frappe.qb.from_(log)
+		.select(log.update_log)
+		.where(log.event_producer == producer)
+		.where(log.update_log.isin(log_names))
+		.run(pluck=True)
+	)
+
+
+def blocked_documents(producer: str) -> set[tuple[str, str]]:
+	"""Documents (by remote DocType and name) with a failed change still waiting."""
+	log = frappe.qb.DocType("Event Sync Log")
+	rows = (
+		frappe.qb.from_(log)
+		.select(log.ref_doctype, log.producer_doc, log.mapping)
+		.where(log.event_producer == producer)
+		.where(log.status == "Failed")
+		.distinct()
+		.run(as_dict=True)
+	)
+	result = set()
+	for row in rows:
+		remote = row.ref_doctype
+		if row.mapping:
+			remote = frappe.db.get_value("Document Type Mapping", row.mapping, "remote_doctype") or remote
+		result.add((remote, row.producer_doc))
+	return result
+
+
+def next_retry_at(retries: int):
+	delay = min(BASE_RETRY_SECONDS * 2**retries, MAX_RETRY_SECONDS)
+	return add_to_date(now_datetime(), seconds=delay)
+
+
+def describe(error: Exception) -> str:
+	message = frappe.utils.strip_html(str(error)) or type(error).__name__
+	return f"{type(error).__name__}: {message}\n\n{frappe.get_traceback(with_context=False)}"

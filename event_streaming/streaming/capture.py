@@ -1,0 +1,206 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""Capture committed changes as Event Update Logs (the producer's outbox).
+
+Every doc event of every DocType lands here, so the fast path must stay cheap: flags first, then
+one cached set lookup. A log is inserted inside the user's transaction, so a rolled-back save leaves
+no log and a committed save always has one. Capture never fails the user's save: a missing
+before-image logs the full scalar state, and any other error is recorded in Error Log.
+"""
+
+import frappe
+from frappe.model import no_value_fields, table_fields
+
+from event_streaming.streaming import diff as diffing
+
+STREAMED_DOCTYPES_KEY = "event_streaming::streamed_doctypes"
+
+# Our own DocTypes and framework bookkeeping can never be streamed: logging a log recurses.
+NEVER_STREAMED = frozenset(
+	{
+		"Event Update Log",
+		"Event Update Log Consumer",
+		"Event Consumer",
+		"Event Consumer Document Type",
+		"Event Producer",
+		"Event Producer Document Type",
+		"Event Producer Last Update",
+		"Event Sync Log",
+		"Document Type Mapping",
+		"Document Type Field Mapping",
+		"Event Streaming Settings",
+		"Version",
+		"Error Log",
+		"Activity Log",
+		"Access Log",
+		"Route History",
+		"Scheduled Job Log",
+		"Deleted Document",
+		"Comment",
+		"Communication",
+		"Email Queue",
+		"Email Queue Recipient",
+		"Notification Log",
+		"RQ Job",
+		"RQ Worker",
+		"Submission Queue",
+		"Console Log",
+		"Prepared Report",
+		"Transaction Log",
+		"Integration Request",
+		"Webhook Request Log",
+		"DocType",
+		"DocField",
+		"Custom Field",
+		"Property Setter",
+		"Sessions",
+		"Singles",
+	}
+)
+
+
+def is_streamable(doctype: str) -> bool:
+	if doctype in NEVER_STREAMED:
+		return False
+	meta = frappe.get_meta(doctype)
+	return not (meta.istable or meta.issingle or meta.is_virtual)
+
+
+def get_streamed_doctypes() -> frozenset:
+	"""DocTypes with at least one approved, subscribed consumer (cached; see clear_streamed_cache)."""
+	cached = frappe.cache.get_value(STREAMED_DOCTYPES_KEY, generator=_load_streamed_doctypes)
+	return frozenset(cached or ())
+
+
+def _load_streamed_doctypes() -> list[str]:
+	if not frappe.db.table_exists("Event Consumer Document Type"):
+		return []
+	row = frappe.qb.DocType("Event Consumer Document Type")
+	return (
+		frappe.qb.from_(row)
+		.select(row.ref_doctype)
+		.distinct()
+		.where((row.status == "Approved") & (row.unsubscribed == 0))
+		.run(pluck=True)
+	)
+
+
+def clear_streamed_cache() -> None:
+	frappe.cache.delete_value(STREAMED_DOCTYPES_KEY)
+
+
+def capture(doc, method: str | None = None) -> None:
+	"""doc_events handler for every DocType (registered for "*" in hooks.py)."""
+	flags = frappe.flags
+	if flags.in_install or flags.in_migrate or flags.in_patch or flags.in_uninstall:
+		return
+	if doc.doctype in NEVER_STREAMED or doc.doctype not in get_streamed_doctypes():
+		return
+	if method in ("on_update", "on_submit") and doc.flags.in_insert:
+		# the Create snapshot written by after_insert already holds this state
+		return
+	if method == "on_update" and getattr(doc, "_action", None) == "submit":
+		# logged by on_submit, once the submit hooks have run
+		return
+
+	try:
+		with frappe.database.database.savepoint(catch=Exception):
+			_write_log_for(doc, method)
+	except Exception:
+		frappe.log_error(
+			title=f"Event Streaming: could not log {method} of {doc.doctype}",
+			reference_doctype=doc.doctype,
+			reference_name=doc.name,
+		)
+
+
+def _write_log_for(doc, method: str) -> None:
+	if method == "after_insert":
+		insert_log("Create", doc, snapshot_of(doc))
+	elif method == "on_trash":
+		insert_log("Delete", doc, None)
+	elif method == "after_rename":
+		return  # logged by on_rename, which knows the old name
+	else:
+		update = diff_of(doc)
+		if update:
+			insert_log("Update", doc, update)
+
+
+def capture_rename(doc, method: str, old_name: str, new_name: str, merge: bool = False) -> None:
+	"""after_rename handler: an Update under the old name carrying an extra ``rename`` key.
+
+	Original consumers apply it as an empty update to the old name (harmless); ours rename.
+	"""
+	flags = frappe.flags
+	if flags.in_install or flags.in_migrate or flags.in_patch:
+		return
+	if doc.doctype in NEVER_STREAMED or doc.doctype not in get_streamed_doctypes():
+		return
+	data = diffing.empty_diff()
+	data["rename"] = {"old_name": old_name, "new_name": new_name, "merge": bool(merge)}
+	try:
+		with frappe.database.database.savepoint(catch=Exception):
+			insert_log("Update", doc, data, docname=old_name)
+	except Exception:
+		frappe.log_error(title=f"Event Streaming: could not log rename of {doc.doctype}")
+
+
+def schema_of(doctype: str) -> diffing.Schema:
+	"""The comparable fields of a DocType and of its tables, for the pure diff module."""
+	meta = frappe.get_meta(doctype)
+	schema = diffing.Schema(fields=_value_fields(meta))
+	for df in meta.get_table_fields():
+		schema.tables[df.fieldname] = _value_fields(frappe.get_meta(df.options))
+	return schema
+
+
+def _value_fields(meta) -> dict[str, str]:
+	return {
+		df.fieldname: df.fieldtype
+		for df in meta.fields
+		if df.fieldtype not in no_value_fields and df.fieldtype not in table_fields
+	}
+
+
+def snapshot_of(doc) -> dict:
+	return diffing.strip_snapshot(doc.as_dict(no_nulls=True), schema_of(doc.doctype))
+
+
+def diff_of(doc) -> dict | None:
+	before = doc.get_doc_before_save()
+	schema = schema_of(doc.doctype)
+	new = doc.as_dict()
+	if before is None:
+		# No before-image (on_update run by hand, for instance): send every scalar field so the
+		# consumer converges on the parent; tables cannot be diffed without their old rows.
+		update = diffing.empty_diff()
+		update["changed"] = {
+			fieldname: new.get(fieldname)
+			for fieldname, fieldtype in schema.fields.items()
+			if fieldtype not in diffing.NEVER_REPLICATED_TYPES
+		}
+		update["changed"]["docstatus"] = new.get("docstatus") or 0
+		return update
+	return diffing.compute_diff(before.as_dict(), new, schema)
+
+
+def insert_log(update_type: str, doc, data, docname: str | None = None) -> None:
+	log = frappe.new_doc("Event Update Log")
+	log.update_type = update_type
+	log.ref_doctype = doc.doctype
+	log.docname = docname or doc.name
+	log.data = frappe.as_json(data) if data is not None else None
+	# set while a replicated change is applied, so it is never sent back where it came from
+	log.origin_site = frappe.flags.event_streaming_origin or None
+	log.insert(ignore_permissions=True)
+	# one notification per transaction, however many logs it writes; dropped on rollback
+	if request_notification not in frappe.db.after_commit._functions:
+		frappe.db.after_commit.add(request_notification)
+
+
+def request_notification() -> None:
+	"""After commit: number the new logs and ping consumers, once per transaction."""
+	from event_streaming.streaming import notify
+
+	notify.request_notification()

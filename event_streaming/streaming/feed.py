@@ -1,0 +1,280 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""Serve the change feed on the producer, in commit order.
+
+Every Event Update Log gets a ``sequence`` once its transaction has committed: numbering runs under
+a site-wide lock and skips rows still locked by open transactions, so a log committed late is
+numbered after everything already served and a consumer that has read up to N never later sees a
+new log at or below N. The v2 feed pages by sequence and never writes; the consumer acknowledges
+separately. The v1 feed keeps the original's shape for original consumers, serving every log they
+have not been served yet (late commits included) and marking what it serves, as they expect.
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Max
+
+from event_streaming.streaming import conditions, jobs
+
+DEFAULT_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 2000
+FEED_FIELDS = ("name", "update_type", "ref_doctype", "docname", "data", "creation", "sequence")
+
+
+class FeedAccessDenied(frappe.PermissionError):
+	pass
+
+
+def assign_sequences() -> int:
+	"""Number committed, unnumbered logs in creation order; return how many were numbered."""
+	frappe.db.commit()  # nosemgrep: start a fresh snapshot so the max sequence read below is current
+	with jobs.exclusive("sequence", wait=30) as acquired:
+		if not acquired:
+			return 0
+		log = frappe.qb.DocType("Event Update Log")
+		# Rows an open transaction still holds are skipped: they get numbers once they commit.
+		names = (
+			frappe.qb.from_(log)
+			.select(log.name)
+			.where(log.sequence.isnull())
+			.orderby(log.creation)
+			.orderby(log.name)
+			.for_update(skip_locked=True)
+			.run(pluck=True)
+		)
+		if names:
+			top = frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0
+			for position, name in enumerate(names, start=top + 1):
+				frappe.db.set_value("Event Update Log", name, "sequence", position, update_modified=False)
+		frappe.db.commit()  # nosemgrep: numbering is its own transaction, visible to every reader
+	return len(names)
+
+
+def get_consumer_for_caller(event_consumer: str):
+	"""The Event Consumer named ``event_consumer``, if the caller is its registered user."""
+	name = (event_consumer or "").rstrip("/")
+	if not name or not frappe.db.exists("Event Consumer", name):
+		frappe.throw(_("No Event Consumer is registered for {0}.").format(name), exc=FeedAccessDenied)
+	consumer = frappe.get_doc("Event Consumer", name)
+	if frappe.session.user != consumer.user:
+		frappe.throw(
+			_("Only the user registered for this consumer may read or acknowledge its feed."),
+			exc=FeedAccessDenied,
+		)
+	return consumer
+
+
+def subscriptions(consumer) -> dict[str, str | None]:
+	"""Approved, still subscribed DocTypes of a consumer, each with its condition."""
+	return {
+		row.ref_doctype: (row.condition or None)
+		for row in consumer.consumer_doctypes
+		if row.status == "Approved" and not row.unsubscribed
+	}
+
+
+def get_page(consumer, after: int, limit: int | None = None) -> dict:
+	"""v2: the consumer's next page of logs after ``after``: ``{logs, next_cursor, has_more}``."""
+	limit = max(1, min(int(limit or page_size()), MAX_PAGE_SIZE))
+	subscribed = subscriptions(consumer)
+	if not subscribed:
+		return {"logs": [], "next_cursor": after, "has_more": False}
+
+	assign_sequences()
+	log = frappe.qb.DocType("Event Update Log")
+	rows = (
+		frappe.qb.from_(log)
+		.select(*[log[field] for field in FEED_FIELDS])
+		.where(log.sequence > after)
+		.where(log.ref_doctype.isin(list(subscribed)))
+		.where(log.origin_site.isnull() | (log.origin_site != consumer.callback_url))
+		.orderby(log.sequence)
+		.limit(limit + 1)
+		.run(as_dict=True)
+	)
+	has_more = len(rows) > limit
+	rows = rows[:limit]
+	next_cursor = rows[-1].sequence if rows else after
+	logs = filter_by_conditions(consumer, rows, subscribed, only_unmarked_history=True)
+	return {"logs": [as_feed_row(row) for row in logs], "next_cursor": next_cursor, "has_more": has_more}
+
+
+def get_logs_since(consumer, doctypes: list[str], last_update: str | None) -> list[dict]:
+	"""v1: everything this consumer was not served yet, oldest first, marked as served."""
+	subscribed = subscriptions(consumer)
+	wanted = [doctype for doctype in doctypes if doctype in subscribed]
+	if not wanted:
+		return []
+	log = frappe.qb.DocType("Event Update Log")
+	mark = frappe.qb.DocType("Event Update Log Consumer")
+	served = frappe.qb.from_(mark).select(mark.parent).where(mark.consumer == consumer.name)
+	query = (
+		frappe.qb.from_(log)
+		.select(*[log[field] for field in FEED_FIELDS])
+		.where(log.ref_doctype.isin(wanted))
+		.where(log.creation > consumer.creation)
+		.where(log.origin_site.isnull() | (log.origin_site != consumer.callback_url))
+		.where(log.name.notin(served))
+		.orderby(log.creation)
+		.orderby(log.name)
+	)
+	rows = query.run(as_dict=True)
+	logs = filter_by_conditions(consumer, rows, subscribed, only_unmarked_history=False)
+	mark_served(consumer.name, [row.name for row in logs])
+	return [as_feed_row(row, with_sequence=False) for row in logs]
+
+
+def filter_by_conditions(consumer, rows: list, subscribed: dict, only_unmarked_history: bool) -> list:
+	"""Drop rows whose condition the current document fails; when a document passes, put back
+	the earlier logs of it this consumer missed (once: they are marked when acknowledged)."""
+	result = []
+	delivered_docs = set()
+	included = set()
+	current_docs = {}
+	for row in rows:
+		condition = subscribed.get(row.ref_doctype)
+		key = (row.ref_doctype, row.docname)
+		if condition and not passes(consumer, row, condition, current_docs, delivered_docs):
+			continue
+		if condition and only_unmarked_history and key not in delivered_docs:
+			for missed in missed_history(consumer, row):
+				if missed.name not in included:
+					result.append(missed)
+					included.add(missed.name)
+		if row.name not in included:
+			result.append(row)
+			included.add(row.name)
+		delivered_docs.add(key)
+	return result
+
+
+def passes(consumer, row, condition: str, current_docs: dict, delivered_docs: set) -> bool:
+	key = (row.ref_doctype, row.docname)
+	if key not in current_docs:
+		exists = frappe.db.exists(row.ref_doctype, row.docname)
+		current_docs[key] = frappe.get_doc(row.ref_doctype, row.docname) if exists else None
+	doc = current_docs[key]
+	if doc is None:
+		# The document is gone: send its Delete only to consumers that received the document.
+		return key in delivered_docs or was_served(consumer.name, row)
+	try:
+		return conditions.is_satisfied(condition, doc, consumer, row)
+	except Exception:
+		frappe.log_error(
+			title=_("Event Streaming: condition failed for {0}").format(consumer.name),
+			reference_doctype="Event Consumer",
+			reference_name=consumer.name,
+		)
+		return False
+
+
+def was_served(consumer_name: str, row) -> bool:
+	log = frappe.qb.DocType("Event Update Log")
+	mark = frappe.qb.DocType("Event Update Log Consumer")
+	found = (
+		frappe.qb.from_(log)
+		.join(mark)
+		.on(mark.parent == log.name)
+		.select(log.name)
+		.where(log.ref_doctype == row.ref_doctype)
+		.where(log.docname == row.docname)
+		.where(log.creation < row.creation)
+		.where(mark.consumer == consumer_name)
+		.limit(1)
+		.run()
+	)
+	return bool(found)
+
+
+def missed_history(consumer, row) -> list:
+	"""Earlier logs of the row's document, after the consumer registered, never served to it."""
+	log = frappe.qb.DocType("Event Update Log")
+	mark = frappe.qb.DocType("Event Update Log Consumer")
+	served = frappe.qb.from_(mark).select(mark.parent).where(mark.consumer == consumer.name)
+	return (
+		frappe.qb.from_(log)
+		.select(*[log[field] for field in FEED_FIELDS])
+		.where(log.ref_doctype == row.ref_doctype)
+		.where(log.docname == row.docname)
+		.where(log.sequence < row.sequence)
+		.where(log.creation > consumer.creation)
+		.where(log.name.notin(served))
+		.orderby(log.sequence)
+		.run(as_dict=True)
+	)
+
+
+def acknowledge(consumer, cursor: int, delivered: list[str]) -> int:
+	"""Record that the consumer applied everything up to ``cursor``; mark conditional deliveries."""
+	conditional = {doctype for doctype, condition in subscriptions(consumer).items() if condition}
+	if delivered and conditional:
+		log = frappe.qb.DocType("Event Update Log")
+		names = (
+			frappe.qb.from_(log)
+			.select(log.name)
+			.where(log.name.isin(list(delivered)))
+			.where(log.ref_doctype.isin(list(conditional)))
+			.run(pluck=True)
+		)
+		mark_served(consumer.name, names)
+	acked = max(int(consumer.last_acked_sequence or 0), int(cursor or 0))
+	frappe.db.set_value("Event Consumer", consumer.name, "last_acked_sequence", acked, update_modified=False)
+	return acked
+
+
+def mark_served(consumer_name: str, log_names: list[str]) -> None:
+	if not log_names:
+		return
+	mark = frappe.qb.DocType("Event Update Log Consumer")
+	already = set(
+		frappe.qb.from_(mark)
+		.select(mark.parent)
+		.where(mark.consumer == consumer_name)
+		.where(mark.parent.isin(log_names))
+		.run(pluck=True)
+	)
+	now = frappe.utils.now()
+	user = frappe.session.user
+	rows = [
+		(frappe.generate_hash(length=10), name, "Event Update Log", "consumers", 1, consumer_name, now, now, user, user)
+		for name in log_names
+		if name not in already
+	]
+	if rows:
+		frappe.db.bulk_insert(
+			"Event Update Log Consumer",
+			fields=[
+				"name", "parent", "parenttype", "parentfield", "idx", "consumer",
+				"creation", "modified", "owner", "modified_by",
+			],
+			values=rows,
+		)  # fmt: skip
+
+
+def latest_position() -> dict:
+	"""Where a consumer registering now starts: the newest log's creation and sequence."""
+	assign_sequences()
+	log = frappe.qb.DocType("Event Update Log")
+	row = frappe.qb.from_(log).select(Max(log.creation), Max(log.sequence)).run()[0]
+	return {
+		"last_update": str(row[0] or frappe.utils.now_datetime()),
+		"last_sequence": int(row[1] or 0),
+	}
+
+
+def as_feed_row(row, with_sequence: bool = True) -> dict:
+	result = {
+		"update_type": row.update_type,
+		"ref_doctype": row.ref_doctype,
+		"docname": row.docname,
+		"data": row.data,
+		"name": row.name,
+		"creation": str(row.creation),
+	}
+	if with_sequence:
+		result["sequence"] = row.sequence
+	return result
+
+
+def page_size() -> int:
+	return frappe.db.get_single_value("Event Streaming Settings", "feed_page_size") or DEFAULT_PAGE_SIZE

@@ -1,0 +1,77 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""One way to run background work: coalesced, exclusive jobs that never drop a request.
+
+``request_run(key, method)`` marks ``key`` pending and queues a job unless one is already queued.
+The job takes a site-wide database lock for ``key`` and runs its work while the pending mark is
+set, clearing the mark before each round. A request that arrives while the work runs therefore
+causes one more round (never a dropped change), and two workers never run the same key at once.
+Cache keys and job ids share the format ``event_streaming::<what>::<id>``.
+"""
+
+import hashlib
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import frappe
+
+PENDING_TTL = 24 * 3600
+QUEUED_TTL = 15 * 60
+
+
+class LockTimeout(frappe.ValidationError):
+	pass
+
+
+def pending_key(key: str) -> str:
+	return f"event_streaming::pending::{key}"
+
+
+def queued_key(key: str) -> str:
+	return f"event_streaming::queued::{key}"
+
+
+def request_run(key: str, method: str, queue: str = "default", timeout: int | None = None, **kwargs) -> None:
+	"""Ask for ``method(**kwargs)`` to run (again) soon; cheap to call on every change."""
+	frappe.cache.set_value(pending_key(key), 1, expires_in_sec=PENDING_TTL)
+	if frappe.cache.exists(queued_key(key)):
+		return  # the queued job will see the pending mark
+	frappe.cache.set_value(queued_key(key), 1, expires_in_sec=QUEUED_TTL)
+	frappe.enqueue(
+		method,
+		queue=queue,
+		timeout=timeout,
+		job_id=f"event_streaming::{key}::{frappe.generate_hash(length=8)}",
+		**kwargs,
+	)
+
+
+def run_coalesced(key: str, work: Callable[[], None], wait: int = 0) -> bool:
+	"""Run ``work`` while ``key`` is pending, holding the key's lock. False if the lock was busy."""
+	frappe.cache.delete_value(queued_key(key))
+	with exclusive(key, wait=wait) as acquired:
+		if not acquired:
+			# Another worker runs this key and will see the pending mark we leave in place.
+			return False
+		while frappe.cache.exists(pending_key(key)):
+			frappe.cache.delete_value(pending_key(key))
+			work()
+	return True
+
+
+def lock_name(key: str) -> str:
+	# MariaDB lock names are limited to 64 characters and are server-wide, so scope them to the site
+	digest = hashlib.sha1(f"{frappe.local.site}::{key}".encode()).hexdigest()
+	return f"event_streaming:{digest}"
+
+
+@contextmanager
+def exclusive(key: str, wait: int = 0):
+	"""A database session lock shared by every worker of the site; released on disconnect too."""
+	name = lock_name(key)
+	acquired = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, wait))[0][0] == 1  # nosemgrep: no qb form
+	try:
+		yield acquired
+	finally:
+		if acquired:
+			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))  # nosemgrep: no qb form

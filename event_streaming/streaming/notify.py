@@ -1,0 +1,90 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""Tell consumers that new logs are waiting (producer side).
+
+One coalesced job per site numbers the committed logs and pings every approved consumer, each
+with a timeout. A consumer that does not answer is retried with exponential backoff by the
+scheduler; a dead peer never pins a worker, and the pull's own safety net covers lost pings.
+"""
+
+import frappe
+from frappe.utils import add_to_date, get_url, now_datetime
+
+from event_streaming.streaming import feed, jobs, transport
+
+NOTIFY_KEY = "notify"
+NOTIFY_METHOD = "event_streaming.event_streaming.doctype.event_producer.event_producer.new_event_notification"
+BASE_BACKOFF_SECONDS = 30
+MAX_BACKOFF_SECONDS = 3600
+
+
+def request_notification() -> None:
+	jobs.request_run(NOTIFY_KEY, "event_streaming.streaming.notify.notify_consumers", queue="short")
+
+
+def notify_consumers() -> None:
+	"""Background job: number new logs, then ping every consumer that is due."""
+	jobs.run_coalesced(NOTIFY_KEY, notify_all_due, wait=0)
+
+
+def notify_all_due(include_backing_off: bool = False) -> None:
+	feed.assign_sequences()
+	now = now_datetime()
+	for name in consumers_to_notify():
+		consumer = frappe.get_doc("Event Consumer", name)
+		if not include_backing_off and consumer.next_notify_at and consumer.next_notify_at > now:
+			continue
+		notify_one(consumer)
+		frappe.db.commit()  # nosemgrep: delivery state of each consumer is independent
+
+
+def retry_due_notifications() -> None:
+	"""Scheduler: retry consumers whose backoff has expired."""
+	consumer = frappe.qb.DocType("Event Consumer")
+	due = (
+		frappe.qb.from_(consumer)
+		.select(consumer.name)
+		.where(consumer.notify_failures > 0)
+		.where(consumer.next_notify_at <= now_datetime())
+		.run(pluck=True)
+	)
+	for name in due:
+		notify_one(frappe.get_doc("Event Consumer", name))
+		frappe.db.commit()  # nosemgrep: delivery state of each consumer is independent
+
+
+def consumers_to_notify() -> list[str]:
+	row = frappe.qb.DocType("Event Consumer Document Type")
+	return (
+		frappe.qb.from_(row)
+		.select(row.parent)
+		.distinct()
+		.where((row.status == "Approved") & (row.unsubscribed == 0))
+		.run(pluck=True)
+	)
+
+
+def notify_one(consumer) -> bool:
+	try:
+		transport.consumer_peer(consumer).call(NOTIFY_METHOD, producer_url=get_url())
+	except Exception as error:
+		failures = int(consumer.notify_failures or 0) + 1
+		delay = min(BASE_BACKOFF_SECONDS * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)
+		frappe.db.set_value(
+			"Event Consumer",
+			consumer.name,
+			{
+				"notify_failures": failures,
+				"next_notify_at": add_to_date(now_datetime(), seconds=delay),
+				"last_notify_error": str(error)[:1000],
+			},
+			update_modified=False,
+		)
+		return False
+	frappe.db.set_value(
+		"Event Consumer",
+		consumer.name,
+		{"notify_failures": 0, "next_notify_at": None, "last_notify_error": None, "last_notified_at": now_datetime()},
+		update_modified=False,
+	)
+	return True

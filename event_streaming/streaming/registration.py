@@ -1,0 +1,261 @@
+# Copyright (c) 2026, Event Streaming Contributors and contributors
+# For license information, please see license.txt
+"""Registration, configuration pushes and approval mirroring between the two sites.
+
+Consumer side: an Event Producer registers itself on the producer (idempotently, so a failed
+attempt can simply be saved again), and pushes later edits of its subscriptions. Producer side:
+``register_consumer`` creates or refreshes the Event Consumer, and approvals are mirrored back.
+A push to a peer that is down is kept and retried every minute instead of failing the save.
+"""
+
+import json
+
+import frappe
+from frappe import _
+from frappe.utils import get_url
+
+from event_streaming.streaming import capture, conditions, feed, payload, transport
+
+PROTOCOL_VERSION = 2
+RETRY_SET = "event_streaming::retry_push"
+CAPABILITIES_METHOD = "event_streaming.api.get_capabilities"
+REGISTER_METHOD = "event_streaming.event_streaming.doctype.event_consumer.event_consumer.register_consumer"
+
+
+class RegistrationError(frappe.ValidationError):
+	pass
+
+
+# --- producer side -------------------------------------------------------------------------
+
+
+def capabilities() -> dict:
+	from event_streaming import __version__
+
+	return {
+		"protocol": PROTOCOL_VERSION,
+		"app_version": __version__,
+		"features": ["feed_v2", "acknowledge", "rename", "get_documents", "conditions_hook"],
+	}
+
+
+def register_consumer(data) -> str:
+	"""Create or refresh the Event Consumer described by ``data``; reply with where to start."""
+	try:
+		request = payload.parse_registration(data)
+	except payload.PayloadError as error:
+		frappe.throw(_("Invalid registration request: {0}").format(str(error)), exc=RegistrationError)
+
+	if not frappe.db.exists("User", request["user"]):
+		frappe.throw(
+			_("User {0} does not exist on this site; create it before subscribing.").format(
+				frappe.bold(request["user"])
+			),
+			exc=RegistrationError,
+		)
+	if frappe.session.user != request["user"] and "System Manager" not in frappe.get_roles():
+		frappe.throw(_("Only the subscriber user or a System Manager may register a consumer."), frappe.PermissionError)
+	for row in request["consumer_doctypes"]:
+		if not frappe.db.exists("DocType", row["doctype"]) or not capture.is_streamable(row["doctype"]):
+			frappe.throw(
+				_("{0} cannot be streamed from this site.").format(frappe.bold(row["doctype"])),
+				exc=RegistrationError,
+			)
+		conditions.validate_condition(row["condition"])
+
+	position = feed.latest_position()
+	name = request["event_consumer"]
+	if frappe.db.exists("Event Consumer", name):
+		consumer = frappe.get_doc("Event Consumer", name)
+	else:
+		consumer = frappe.new_doc("Event Consumer")
+		consumer.callback_url = name
+	consumer.user = request["user"]
+	consumer.api_key = request["api_key"]
+	consumer.api_secret = request["api_secret"]
+	set_requested_rows(consumer, request["consumer_doctypes"])
+	consumer.incoming_change = 1
+	consumer.save(ignore_permissions=True)
+
+	position["protocol"] = PROTOCOL_VERSION
+	position["statuses"] = {row.ref_doctype: row.status for row in consumer.consumer_doctypes}
+	return json.dumps(position)
+
+
+def set_requested_rows(consumer, requested: list[dict], unsubscribed: dict | None = None) -> None:
+	"""Replace the consumer's rows, keeping the approval of rows whose condition is unchanged."""
+	previous = {row.ref_doctype: row for row in consumer.get("consumer_doctypes") or []}
+	consumer.set("consumer_doctypes", [])
+	for row in requested:
+		before = previous.get(row["doctype"])
+		keep_status = before is not None and (before.condition or None) == (row.get("condition") or None)
+		consumer.append(
+			"consumer_doctypes",
+			{
+				"ref_doctype": row["doctype"],
+				"condition": row.get("condition"),
+				"status": before.status if keep_status else "Pending",
+				"unsubscribed": int(bool((unsubscribed or {}).get(row["doctype"]))),
+			},
+		)
+
+
+def auto_approves(consumer_url: str, doctype: str) -> bool:
+	settings = frappe.get_cached_doc("Event Streaming Settings")
+	if not settings.auto_approve:
+		return False
+	urls = _lines(settings.auto_approve_consumers)
+	doctypes = _lines(settings.auto_approve_doctypes)
+	return (not urls or consumer_url in urls) and (not doctypes or doctype in doctypes)
+
+
+def mirror_status_to_consumer(consumer_name: str) -> None:
+	"""Write this producer's approval statuses into the consumer's Event Producer."""
+	consumer = frappe.get_doc("Event Consumer", consumer_name)
+	peer = transport.consumer_peer(consumer)
+	producer = peer.get_doc("Event Producer", get_url())
+	statuses = {row.ref_doctype: row.status for row in consumer.consumer_doctypes}
+	for row in producer.get("producer_doctypes") or []:
+		remote_doctype = row["ref_doctype"]
+		if row.get("has_mapping") and row.get("mapping"):
+			remote_doctype = peer.get_method(
+				"frappe.client.get_value",
+				doctype="Document Type Mapping",
+				fieldname="remote_doctype",
+				filters=row["mapping"],
+			)["remote_doctype"]
+		if remote_doctype in statuses:
+			row["status"] = statuses[remote_doctype]
+	producer["incoming_change"] = 1
+	producer.pop("api_secret", None)
+	peer.update_doc("Event Producer", get_url(), producer)
+
+
+# --- consumer side -------------------------------------------------------------------------
+
+
+def subscription_rows(event_producer) -> list[dict]:
+	"""The doctypes as the producer knows them (mapped rows name the remote DocType)."""
+	rows = []
+	for row in event_producer.producer_doctypes:
+		rows.append(
+			{
+				"doctype": remote_doctype_of(row),
+				"condition": row.condition or None,
+				"unsubscribed": int(row.unsubscribe or 0),
+				"local_doctype": row.ref_doctype,
+			}
+		)
+	return rows
+
+
+def remote_doctype_of(row) -> str:
+	if row.has_mapping and row.mapping:
+		return frappe.db.get_value("Document Type Mapping", row.mapping, "remote_doctype")
+	return row.ref_doctype
+
+
+def detect_protocol(peer) -> str:
+	try:
+		info = peer.get_method(CAPABILITIES_METHOD)
+	except transport.PeerNotFound:
+		return "v1"
+	except transport.PeerAuthError:
+		raise
+	except transport.PeerError:
+		return "v1"
+	return "v2" if isinstance(info, dict) and int(info.get("protocol") or 1) >= 2 else "v1"
+
+
+def register_on_producer(event_producer) -> dict:
+	"""Register this site on the producer; return its reply (cursor positions and statuses)."""
+	peer = transport.producer_peer(event_producer)
+	event_producer.protocol_version = detect_protocol(peer)
+	subscriber = frappe.get_doc("User", event_producer.user)
+	data = payload.build_registration(
+		get_url(),
+		subscription_rows(event_producer),
+		event_producer.user,
+		subscriber.api_key,
+		subscriber.get_password("api_secret"),
+	)
+	reply = peer.call(REGISTER_METHOD, data=json.dumps(data))
+	if not reply:
+		frappe.throw(
+			_("{0} did not accept the subscription: it may already be registered by an older version.").format(
+				event_producer.producer_url
+			),
+			exc=RegistrationError,
+		)
+	try:
+		return payload.parse_json(reply, "the registration reply")
+	except payload.PayloadError as error:
+		frappe.throw(_("The producer answered the registration with garbage: {0}").format(str(error)))
+
+
+def push_subscriptions(event_producer_name: str) -> None:
+	"""Send the consumer's current subscriptions to the producer's Event Consumer."""
+	event_producer = frappe.get_doc("Event Producer", event_producer_name)
+	peer = transport.producer_peer(event_producer)
+	remote = peer.get_doc("Event Consumer", get_url())
+	statuses = {row["ref_doctype"]: row.get("status") for row in remote.get("consumer_doctypes") or []}
+	remote["consumer_doctypes"] = [
+		{
+			"ref_doctype": row["doctype"],
+			"status": statuses.get(row["doctype"]) or "Pending",
+			"unsubscribed": row["unsubscribed"],
+			"condition": row["condition"],
+		}
+		for row in subscription_rows(event_producer)
+	]
+	remote["user"] = event_producer.user
+	remote["incoming_change"] = 1
+	remote.pop("api_secret", None)
+	peer.update_doc("Event Consumer", get_url(), remote)
+
+
+# --- pushes that survive a peer being down -------------------------------------------------
+
+PUSHES = {
+	"subscriptions": push_subscriptions,
+	"status": mirror_status_to_consumer,
+}
+
+
+def push_now_or_later(kind: str, name: str) -> bool:
+	"""Try a push now; if the peer is unreachable keep it for the retry job. True if it went."""
+	try:
+		PUSHES[kind](name)
+	except transport.PeerError as error:
+		frappe.cache.sadd(RETRY_SET, json.dumps([kind, name]))
+		frappe.msgprint(
+			_("Could not reach the other site ({0}). The change is saved here and will be sent automatically.").format(
+				str(error)
+			),
+			indicator="orange",
+			alert=True,
+		)
+		return False
+	frappe.cache.srem(RETRY_SET, json.dumps([kind, name]))
+	return True
+
+
+def retry_pushes() -> None:
+	"""Scheduler: retry pushes that failed because a peer was down."""
+	for member in frappe.cache.smembers(RETRY_SET):
+		kind, name = json.loads(member)
+		doctype = "Event Producer" if kind == "subscriptions" else "Event Consumer"
+		if kind not in PUSHES or not frappe.db.exists(doctype, name):
+			frappe.cache.srem(RETRY_SET, member)
+			continue
+		try:
+			PUSHES[kind](name)
+		except transport.PeerError:
+			continue
+		except Exception:
+			frappe.log_error(title=_("Event Streaming: could not push {0} of {1}").format(kind, name))
+		frappe.cache.srem(RETRY_SET, member)
+
+
+def _lines(text: str | None) -> set[str]:
+	return {line.strip().rstrip("/") for line in (text or "").splitlines() if line.strip()}
