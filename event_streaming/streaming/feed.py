@@ -2,7 +2,7 @@
 # For license information, please see license.txt
 """Serve the change feed on the producer, in commit order.
 
-Every Event Update Log gets a ``sequence`` once its transaction has committed: numbering runs under
+Every Event Update Log gets a ``sequence`` (0 until then) once its transaction has committed: numbering runs under
 a site-wide lock and skips rows still locked by open transactions, so a log committed late is
 numbered after everything already served and a consumer that has read up to N never later sees a
 new log at or below N. The v2 feed pages by sequence and never writes; the consumer acknowledges
@@ -36,7 +36,7 @@ def assign_sequences() -> int:
 		names = (
 			frappe.qb.from_(log)
 			.select(log.name)
-			.where(log.sequence.isnull())
+			.where(log.sequence == 0)  # Int columns default to 0: 0 means not numbered yet
 			.orderby(log.creation)
 			.orderby(log.name)
 			.for_update(skip_locked=True)

@@ -42,7 +42,7 @@ class EventUpdateLog(Document):
 			frappe.qb.from_(log)
 			.select(log.name)
 			.where(log.creation < (Now() - Interval(days=days)))
-			.where(log.sequence.isnotnull())
+			.where(log.sequence > 0)
 		)
 		if acked:
 			query = query.where(log.sequence <= min(int(value or 0) for value in acked))

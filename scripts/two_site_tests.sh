@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Run the event_streaming suite on two real Frappe sites of an EXISTING bench.
+#
+#   scripts/two_site_tests.sh [--bench PATH] [--keep-running] [--only MODULE] [-- extra run-tests args]
+#
+# Bench location: --bench, else $EVENT_STREAMING_BENCH, else /opt/frappe-bench.
+# It never installs or builds Frappe: it only uses the bench it is given. It starts MariaDB and
+# Redis if they are down, creates the sites es-producer.localhost and es-consumer.localhost if
+# missing (host_name set, so get_url() is stable), installs this checkout on both (migrating when
+# the checkout changed), starts a web server and a worker, runs
+#   bench --site es-consumer.localhost run-tests --app event_streaming
+# stops what it started, and ends with "N passed, N failed".
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench_path="${EVENT_STREAMING_BENCH:-/opt/frappe-bench}"
+keep_running=0
+only_module=""
+extra=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--bench) bench_path="$2"; shift 2 ;;
+		--keep-running) keep_running=1; shift ;;
+		--only) only_module="$2"; shift 2 ;;
+		--) shift; extra=("$@"); break ;;
+		*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+producer=es-producer.localhost
+consumer=es-consumer.localhost
+port="${EVENT_STREAMING_PORT:-8000}"
+db_root_password="${EVENT_STREAMING_DB_ROOT_PASSWORD:-root}"
+logs="$bench_path/logs/event_streaming_tests"
+started_pids=()
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'two-site suite: %s\n0 passed, 1 failed\n' "$*"; exit 1; }
+
+[ -f "$bench_path/sites/apps.txt" ] || fail "no bench at $bench_path (set --bench or EVENT_STREAMING_BENCH)"
+python="$bench_path/env/bin/python"
+[ -x "$python" ] || fail "no Python environment in $bench_path/env"
+mkdir -p "$logs"
+
+frappe_cmd() { (cd "$bench_path/sites" && "$python" -m frappe.utils.bench_helper frappe "$@"); }
+
+pidfile="$logs/processes.pid"
+# processes left running by an earlier --keep-running run serve old code: stop them first
+if [ -f "$pidfile" ]; then
+	while read -r pid; do kill "$pid" 2>/dev/null; done <"$pidfile"
+	rm -f "$pidfile"
+	sleep 2
+fi
+
+cleanup() {
+	if [ "$keep_running" = 1 ]; then
+		printf '%s\n' "${started_pids[@]:-}" >"$pidfile"
+	else
+		for pid in "${started_pids[@]:-}"; do
+			[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+		done
+	fi
+}
+trap cleanup EXIT
+
+# --- services ---------------------------------------------------------------------------
+if ! mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1; then
+	say "starting MariaDB"
+	(mysqld_safe >"$logs/mariadb.log" 2>&1 &)
+	for _ in $(seq 30); do mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 && break; sleep 1; done
+	mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 || fail "MariaDB did not start"
+fi
+for url in $("$python" - "$bench_path/sites/common_site_config.json" <<'EOF'
+import json, sys
+config = json.load(open(sys.argv[1]))
+print(" ".join(sorted({config.get("redis_cache", ""), config.get("redis_queue", "")} - {""})))
+EOF
+); do
+	redis_port="${url##*:}"
+	if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+		say "starting Redis on $redis_port"
+		redis-server --port "$redis_port" --daemonize yes --save "" --appendonly no >/dev/null
+	fi
+done
+
+# --- sites --------------------------------------------------------------------------------
+grep -qx event_streaming "$bench_path/sites/apps.txt" || echo event_streaming >>"$bench_path/sites/apps.txt"
+if [ "$(readlink -f "$bench_path/apps/event_streaming")" != "$here" ]; then
+	say "linking this checkout into the bench"
+	rm -rf "$bench_path/apps/event_streaming"
+	ln -s "$here" "$bench_path/apps/event_streaming"
+	"$python" -m pip install -q -e "$here" >"$logs/pip.log" 2>&1 || fail "pip install of the app failed (see $logs/pip.log)"
+fi
+"$python" -c "import event_streaming" 2>/dev/null || "$python" -m pip install -q -e "$here" >"$logs/pip.log" 2>&1
+
+checkout_id="$(cd "$here" && { git rev-parse HEAD 2>/dev/null; git status --porcelain -- '*.json' '*.py' 2>/dev/null | md5sum; } | md5sum | cut -c1-12)"
+for site in "$producer" "$consumer"; do
+	if [ ! -d "$bench_path/sites/$site" ]; then
+		say "creating $site"
+		frappe_cmd new-site "$site" --db-root-username root --db-root-password "$db_root_password" \
+			--admin-password admin --no-mariadb-socket >"$logs/new-site-$site.log" 2>&1 \
+			|| fail "could not create $site (see $logs/new-site-$site.log)"
+	fi
+	frappe_cmd --site "$site" set-config host_name "http://$site:$port" >/dev/null
+	frappe_cmd --site "$site" set-config allow_tests 1 --parse >/dev/null
+	frappe_cmd --site "$site" set-config pause_scheduler 1 --parse >/dev/null
+	if ! frappe_cmd --site "$site" list-apps 2>/dev/null | grep -q event_streaming; then
+		say "installing event_streaming on $site"
+		frappe_cmd --site "$site" install-app event_streaming >"$logs/install-$site.log" 2>&1 \
+			|| fail "install-app failed on $site (see $logs/install-$site.log)"
+		rm -f "$bench_path/sites/$site/.event_streaming_checkout"
+	fi
+	if [ "$(cat "$bench_path/sites/$site/.event_streaming_checkout" 2>/dev/null)" != "$checkout_id" ]; then
+		say "migrating $site to this checkout"
+		frappe_cmd --site "$site" migrate >"$logs/migrate-$site.log" 2>&1 \
+			|| fail "migrate failed on $site (see $logs/migrate-$site.log)"
+		echo "$checkout_id" >"$bench_path/sites/$site/.event_streaming_checkout"
+	fi
+	if ! getent hosts "$site" >/dev/null; then
+		if [ -w /etc/hosts ]; then
+			say "adding $site to /etc/hosts"
+			echo "127.0.0.1 $site" >>/etc/hosts
+		else
+			fail "$site does not resolve; add '127.0.0.1 $site' to /etc/hosts"
+		fi
+	fi
+done
+
+# --- web server and worker ----------------------------------------------------------------
+if curl -s -o /dev/null "http://$producer:$port/api/method/ping"; then
+	fail "port $port is already in use; stop that server (it may serve another version of the app)"
+else
+	say "starting web server on port $port"
+	(cd "$bench_path/sites" && exec "$bench_path/env/bin/gunicorn" -b "127.0.0.1:$port" -w 3 -t 120 \
+		--preload frappe.app:application >"$logs/web.log" 2>&1) &
+	started_pids+=($!)
+	for _ in $(seq 60); do curl -s -o /dev/null "http://$producer:$port/api/method/ping" && break; sleep 1; done
+	curl -s -o /dev/null "http://$producer:$port/api/method/ping" || fail "web server did not start (see $logs/web.log)"
+fi
+say "starting background worker"
+(cd "$bench_path/sites" && exec "$python" -m frappe.utils.bench_helper frappe worker --queue short,default,long \
+	>"$logs/worker.log" 2>&1) &
+started_pids+=($!)
+
+# --- the suite ----------------------------------------------------------------------------
+say "running the suite on $consumer (producer: $producer)"
+args=(--site "$consumer" run-tests --app event_streaming)
+[ -n "$only_module" ] && args=(--site "$consumer" run-tests --module "$only_module")
+EVENT_STREAMING_PRODUCER_URL="http://$producer:$port" EVENT_STREAMING_PRODUCER_SITE="$producer" \
+	frappe_cmd "${args[@]}" "${extra[@]}" 2>&1 | tee "$logs/run-tests.log"
+status=${PIPESTATUS[0]}
+
+ran=$(grep -Eo '^Ran [0-9]+ test' "$logs/run-tests.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+failed=0
+if summary=$(grep -E '^FAILED \(' "$logs/run-tests.log" | tail -1); then
+	failed=$(( $(echo "$summary" | grep -Eo '(failures|errors)=[0-9]+' | grep -Eo '[0-9]+' | paste -sd+ - | bc 2>/dev/null || echo 1) ))
+fi
+[ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
+passed=$(( ran - failed ))
+[ "$passed" -lt 0 ] && passed=0
+echo "$passed passed, $failed failed"
+[ "$status" = 0 ] && [ "$failed" = 0 ] && [ "$ran" -gt 0 ]
