@@ -87,6 +87,9 @@ class Applier:
 	def apply_isolated(self, row: dict, subscription: Subscription, sync_log: str | None = None) -> bool:
 		"""Apply one log inside a savepoint and record the outcome; True if it took effect."""
 		savepoint = "event_streaming_apply"
+		# link checks memoise lookups for the whole process, including misses: a target inserted
+		# since (by a dependency fetch or by an operator before a resync) must be seen
+		frappe.db.value_cache.clear()
 		frappe.db.savepoint(savepoint)
 		try:
 			local_name = self.apply(row, subscription)
@@ -125,8 +128,6 @@ class Applier:
 			return existing  # already here (a re-delivery or a resync): applying twice changes nothing
 		values = dict(row["data"])
 		self.resolver.ensure(values, subscription.local_doctype, row["docname"])
-		for dependency in row.get("mapped_dependencies") or []:
-			dependency(values)
 		doc = dependencies.build_document(subscription.local_doctype, values)
 		if subscription.use_same_name:
 			doc.insert(set_name=row["docname"], set_child_names=False)
@@ -152,8 +153,6 @@ class Applier:
 		doc.update(changed)
 		apply_row_changes(doc, diff)
 		self.resolver.ensure(doc.as_dict(), subscription.local_doctype, local_name)
-		for dependency in row.get("mapped_dependencies") or []:
-			dependency(doc)
 
 		if target_docstatus == 1 and doc.docstatus == 0:
 			doc.submit()

@@ -6,3 +6,15 @@ producer accepts them (unregistered functions are refused)."""
 
 def can_sync_note(consumer, doc, update_log) -> bool:
 	return bool(doc.get("public"))
+
+
+def insert_todo_slowly(description: str, seconds: float) -> None:
+	"""Run on the producer by `bench execute`: a transaction that writes a log, then stays open."""
+	import time
+
+	import frappe
+
+	frappe.set_user("Administrator")
+	frappe.get_doc({"doctype": "ToDo", "description": description}).insert()
+	time.sleep(float(seconds))
+	frappe.db.commit()
