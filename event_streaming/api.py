@@ -23,7 +23,9 @@ def get_update_log_page(event_consumer: str, after: int = 0, limit: int | None =
 
 
 @frappe.whitelist(methods=["POST"])
-def acknowledge_update_logs(event_consumer: str, cursor: int, delivered: list[str] | str | None = None) -> int:
+def acknowledge_update_logs(
+	event_consumer: str, cursor: int, delivered: list[str] | str | None = None
+) -> int:
 	"""v2: the consumer applied and committed everything up to ``cursor``."""
 	consumer = feed.get_consumer_for_caller(event_consumer)
 	return feed.acknowledge(consumer, int(cursor or 0), frappe.parse_json(delivered) or [])
@@ -52,6 +54,9 @@ def resync_failed_logs(names: list[str] | str) -> int:
 	frappe.has_permission("Event Sync Log", "write", throw=True)
 	synced = 0
 	for name in frappe.parse_json(names) or []:
-		if frappe.db.get_value("Event Sync Log", name, "status") == "Failed" and pull.resync(name) == "Synced":
+		if (
+			frappe.db.get_value("Event Sync Log", name, "status") == "Failed"
+			and pull.resync(name) == "Synced"
+		):
 			synced += 1
 	return synced

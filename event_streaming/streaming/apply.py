@@ -76,7 +76,13 @@ class Applier:
 				continue  # unsubscribed since the producer served it
 			key = (row["ref_doctype"], row["docname"])
 			if key in blocked:
-				self.record(row, subscription, "Failed", error=_("Waiting for an earlier failed change of this document."), retry=True)
+				self.record(
+					row,
+					subscription,
+					"Failed",
+					error=_("Waiting for an earlier failed change of this document."),
+					retry=True,
+				)
 				continue
 			if self.apply_isolated(row, subscription):
 				applied.append(row["name"])
@@ -112,7 +118,9 @@ class Applier:
 		previous_origin = frappe.flags.event_streaming_origin
 		frappe.flags.event_streaming_origin = self.producer.name
 		try:
-			handler = {"Create": self.insert, "Update": self.update, "Delete": self.delete}[row["update_type"]]
+			handler = {"Create": self.insert, "Update": self.update, "Delete": self.delete}[
+				row["update_type"]
+			]
 			local_name = handler(row, subscription)
 		finally:
 			frappe.flags.event_streaming_origin = previous_origin
@@ -175,11 +183,19 @@ class Applier:
 	def rename(self, local_name: str, rename: dict, subscription: Subscription) -> str:
 		if not subscription.use_same_name:
 			frappe.db.set_value(
-				subscription.local_doctype, local_name, "remote_docname", rename["new_name"], update_modified=False
+				subscription.local_doctype,
+				local_name,
+				"remote_docname",
+				rename["new_name"],
+				update_modified=False,
 			)
 			return local_name
 		return frappe.rename_doc(
-			subscription.local_doctype, local_name, rename["new_name"], merge=bool(rename.get("merge")), force=True
+			subscription.local_doctype,
+			local_name,
+			rename["new_name"],
+			merge=bool(rename.get("merge")),
+			force=True,
 		)
 
 	def insert_current_version(self, row: dict, subscription: Subscription) -> str:
@@ -262,7 +278,9 @@ def apply_row_changes(doc, diff: dict) -> None:
 			row = rows.get(change.get("name"))
 			if row is None:
 				frappe.throw(
-					_("Row {0} of {1} does not exist here; the document has diverged.").format(change.get("name"), table),
+					_("Row {0} of {1} does not exist here; the document has diverged.").format(
+						change.get("name"), table
+					),
 					exc=ApplyError,
 				)
 			row.update({key: value for key, value in change.items() if key != "name"})
@@ -273,7 +291,12 @@ def apply_row_changes(doc, diff: dict) -> None:
 				continue
 			child = doc.append(
 				table,
-				{key: value for key, value in values.items() if key not in dependencies.LOCAL_ONLY_FIELDS and key not in ("parent", "parenttype", "parentfield", "doctype")},
+				{
+					key: value
+					for key, value in values.items()
+					if key not in dependencies.LOCAL_ONLY_FIELDS
+					and key not in ("parent", "parenttype", "parentfield", "doctype")
+				},
 			)
 			child.name = values.get("name")
 			child.set("__islocal", 1)  # keep the producer's row name, insert it as a new row

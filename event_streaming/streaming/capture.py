@@ -103,15 +103,7 @@ def capture(doc, method: str | None = None) -> None:
 		# logged by on_submit, once the submit hooks have run
 		return
 
-	try:
-		with frappe.database.database.savepoint(catch=Exception):
-			_write_log_for(doc, method)
-	except Exception:
-		frappe.log_error(
-			title=f"Event Streaming: could not log {method} of {doc.doctype}",
-			reference_doctype=doc.doctype,
-			reference_name=doc.name,
-		)
+	isolated(lambda: _write_log_for(doc, method), doc, method)
 
 
 def _write_log_for(doc, method: str) -> None:
@@ -139,11 +131,22 @@ def capture_rename(doc, method: str, old_name: str, new_name: str, merge: bool =
 		return
 	data = diffing.empty_diff()
 	data["rename"] = {"old_name": old_name, "new_name": new_name, "merge": bool(merge)}
+	isolated(lambda: insert_log("Update", doc, data, docname=old_name), doc, "after_rename")
+
+
+def isolated(write, doc, method: str) -> None:
+	"""Run a log write in a savepoint: on failure undo it, record why, and let the save go on."""
+	savepoint = "event_streaming_capture"
+	frappe.db.savepoint(savepoint)
 	try:
-		with frappe.database.database.savepoint(catch=Exception):
-			insert_log("Update", doc, data, docname=old_name)
+		write()
 	except Exception:
-		frappe.log_error(title=f"Event Streaming: could not log rename of {doc.doctype}")
+		frappe.db.rollback(save_point=savepoint)
+		frappe.log_error(
+			title=f"Event Streaming: could not log {method} of {doc.doctype}",
+			reference_doctype=doc.doctype,
+			reference_name=doc.name,
+		)
 
 
 def schema_of(doctype: str) -> diffing.Schema:

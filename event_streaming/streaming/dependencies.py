@@ -16,9 +16,21 @@ from frappe.model import table_fields
 from event_streaming.streaming import transport
 
 GET_DOCUMENTS_METHOD = "event_streaming.api.get_documents"
-LOCAL_ONLY_FIELDS = ("owner", "creation", "modified", "modified_by", "_user_tags", "_comments", "_assign", "_liked_by", "_seen")
+LOCAL_ONLY_FIELDS = (
+	"owner",
+	"creation",
+	"modified",
+	"modified_by",
+	"_user_tags",
+	"_comments",
+	"_assign",
+	"_liked_by",
+	"_seen",
+)
 # Framework records every site already has; a missing one is a real error, not a dependency.
-NEVER_FETCHED = frozenset({"DocType", "Module Def", "Role", "Report", "Page", "Workspace", "Language", "Country", "Currency"})
+NEVER_FETCHED = frozenset(
+	{"DocType", "Module Def", "Role", "Report", "Page", "Workspace", "Language", "Country", "Currency"}
+)
 
 
 class DependencyError(frappe.ValidationError):
@@ -118,12 +130,20 @@ class DependencyResolver:
 
 def build_document(doctype: str, values: dict):
 	"""A new Document from a remote dict: local bookkeeping fields are left to this site."""
-	clean = {key: value for key, value in values.items() if key not in LOCAL_ONLY_FIELDS and not key.startswith("__")}
+	clean = {
+		key: value
+		for key, value in values.items()
+		if key not in LOCAL_ONLY_FIELDS and not key.startswith("__")
+	}
 	clean["doctype"] = doctype
 	for df in frappe.get_meta(doctype).get_table_fields():
 		rows = []
 		for row in clean.get(df.fieldname) or []:
-			row = {key: value for key, value in row.items() if key not in LOCAL_ONLY_FIELDS and not key.startswith("__")}
+			row = {
+				key: value
+				for key, value in row.items()
+				if key not in LOCAL_ONLY_FIELDS and not key.startswith("__")
+			}
 			row["doctype"] = df.options
 			rows.append(row)
 		clean[df.fieldname] = rows

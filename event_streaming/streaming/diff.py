@@ -111,9 +111,7 @@ def _diff_table(table: str, old_rows: list, new_rows: list, child_fields: dict, 
 
 def strip_unreplicated(values: dict, fields: dict[str, str]) -> dict:
 	"""A copy of ``values`` without the fields that must never leave the site (Password)."""
-	return {
-		key: value for key, value in values.items() if fields.get(key) not in NEVER_REPLICATED_TYPES
-	}
+	return {key: value for key, value in values.items() if fields.get(key) not in NEVER_REPLICATED_TYPES}
 
 
 def strip_snapshot(snapshot: dict, schema: Schema) -> dict:
@@ -131,7 +129,10 @@ def apply_diff(target: dict, diff: dict) -> dict:
 	Used to replay and to check a diff without frappe; the consumer applies diffs to Documents with
 	the same rules: removed rows that are already gone and changed rows that are missing are ignored.
 	"""
-	result = {key: ([dict(row) for row in value] if isinstance(value, list) else value) for key, value in target.items()}
+	result = {
+		key: ([dict(row) for row in value] if isinstance(value, list) else value)
+		for key, value in target.items()
+	}
 	result.update(diff.get("changed") or {})
 	for table, names in (diff.get("removed") or {}).items():
 		drop = set(names)
@@ -144,7 +145,9 @@ def apply_diff(target: dict, diff: dict) -> dict:
 				row.update(change)
 	for table, rows in (diff.get("added") or {}).items():
 		existing = {row.get("name") for row in result.get(table) or []}
-		result[table] = (result.get(table) or []) + [dict(row) for row in rows if row.get("name") not in existing]
+		result[table] = (result.get(table) or []) + [
+			dict(row) for row in rows if row.get("name") not in existing
+		]
 	for table in {*(diff.get("row_changed") or {}), *(diff.get("added") or {})}:
 		if table not in result:
 			continue

@@ -236,7 +236,18 @@ def mark_served(consumer_name: str, log_names: list[str]) -> None:
 	now = frappe.utils.now()
 	user = frappe.session.user
 	rows = [
-		(frappe.generate_hash(length=10), name, "Event Update Log", "consumers", 1, consumer_name, now, now, user, user)
+		(
+			frappe.generate_hash(length=10),
+			name,
+			"Event Update Log",
+			"consumers",
+			1,
+			consumer_name,
+			now,
+			now,
+			user,
+			user,
+		)
 		for name in log_names
 		if name not in already
 	]

@@ -84,7 +84,12 @@ def notify_one(consumer) -> bool:
 	frappe.db.set_value(
 		"Event Consumer",
 		consumer.name,
-		{"notify_failures": 0, "next_notify_at": None, "last_notify_error": None, "last_notified_at": now_datetime()},
+		{
+			"notify_failures": 0,
+			"next_notify_at": None,
+			"last_notify_error": None,
+			"last_notified_at": now_datetime(),
+		},
 		update_modified=False,
 	)
 	return True

@@ -19,7 +19,9 @@ from event_streaming.streaming import apply, cursor, jobs, payload, transport
 
 FEED_V2_METHOD = "event_streaming.api.get_update_log_page"
 ACK_METHOD = "event_streaming.api.acknowledge_update_logs"
-FEED_V1_METHOD = "event_streaming.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer"
+FEED_V1_METHOD = (
+	"event_streaming.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer"
+)
 PULL_JOB = "event_streaming.streaming.pull.pull_job"
 V1_CHUNK = 500
 
@@ -30,7 +32,9 @@ def pull_key(event_producer: str) -> str:
 
 def request_pull(event_producer: str) -> None:
 	"""Queue a pull of this producer; a pull already running will go round once more."""
-	jobs.request_run(pull_key(event_producer), PULL_JOB, queue="long", timeout=3600, event_producer=event_producer)
+	jobs.request_run(
+		pull_key(event_producer), PULL_JOB, queue="long", timeout=3600, event_producer=event_producer
+	)
 
 
 def pull_job(event_producer: str) -> None:
@@ -130,7 +134,9 @@ def pull_v1(producer, applier: apply.Applier) -> int:
 		try:
 			rows.append(payload.check_feed_row(raw))
 		except payload.PayloadError as error:
-			frappe.log_error(title=_("Event Streaming: invalid log from {0}").format(producer.name), message=str(error))
+			frappe.log_error(
+				title=_("Event Streaming: invalid log from {0}").format(producer.name), message=str(error)
+			)
 	applied = 0
 	watermark = position.last_update
 	for start in range(0, len(rows), V1_CHUNK):

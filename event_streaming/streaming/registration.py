@@ -54,7 +54,9 @@ def register_consumer(data) -> str:
 			exc=RegistrationError,
 		)
 	if frappe.session.user != request["user"] and "System Manager" not in frappe.get_roles():
-		frappe.throw(_("Only the subscriber user or a System Manager may register a consumer."), frappe.PermissionError)
+		frappe.throw(
+			_("Only the subscriber user or a System Manager may register a consumer."), frappe.PermissionError
+		)
 	for row in request["consumer_doctypes"]:
 		if not frappe.db.exists("DocType", row["doctype"]) or not capture.is_streamable(row["doctype"]):
 			frappe.throw(
@@ -182,9 +184,9 @@ def register_on_producer(event_producer) -> dict:
 	reply = peer.call(REGISTER_METHOD, data=json.dumps(data))
 	if not reply:
 		frappe.throw(
-			_("{0} did not accept the subscription: it may already be registered by an older version.").format(
-				event_producer.producer_url
-			),
+			_(
+				"{0} did not accept the subscription: it may already be registered by an older version."
+			).format(event_producer.producer_url),
 			exc=RegistrationError,
 		)
 	try:
@@ -229,9 +231,9 @@ def push_now_or_later(kind: str, name: str) -> bool:
 	except transport.PeerError as error:
 		frappe.cache.sadd(RETRY_SET, json.dumps([kind, name]))
 		frappe.msgprint(
-			_("Could not reach the other site ({0}). The change is saved here and will be sent automatically.").format(
-				str(error)
-			),
+			_(
+				"Could not reach the other site ({0}). The change is saved here and will be sent automatically."
+			).format(str(error)),
 			indicator="orange",
 			alert=True,
 		)

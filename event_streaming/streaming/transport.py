@@ -91,7 +91,9 @@ def unwrap(response: requests.Response, url: str):
 			)
 		)
 	if response.status_code == 404:
-		raise PeerNotFound(_("{0} has no such document or method: {1}").format(url, _server_message(body) or response.url))
+		raise PeerNotFound(
+			_("{0} has no such document or method: {1}").format(url, _server_message(body) or response.url)
+		)
 	if response.status_code >= 400 or (isinstance(body, dict) and body.get("exc")):
 		raise PeerError(
 			_("{0} answered with an error ({1}): {2}").format(

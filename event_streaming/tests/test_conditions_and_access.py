@@ -17,14 +17,18 @@ from event_streaming.tests.utils import (
 )
 
 FEED = "event_streaming.api.get_update_log_page"
-FEED_V1 = "event_streaming.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer"
+FEED_V1 = (
+	"event_streaming.event_streaming.doctype.event_update_log.event_update_log.get_update_logs_for_consumer"
+)
 
 
 class TestExpressionCondition(TwoSiteTestCase):
 	subscribe = [{"ref_doctype": "Note", "condition": "doc.public == 1"}]
 
 	def test_document_arrives_with_its_history_once_it_matches(self):
-		note = self.producer.insert({"doctype": "Note", "title": unique("cond"), "public": 0, "content": "draft"})
+		note = self.producer.insert(
+			{"doctype": "Note", "title": unique("cond"), "public": 0, "content": "draft"}
+		)
 		self.producer.update("Note", note["name"], {"content": "edited while private"})
 		pull_all()
 		self.assertFalse(frappe.db.exists("Note", note["name"]))
@@ -112,7 +116,9 @@ class TestFeedAccess(TwoSiteTestCase):
 	def test_another_user_cannot_acknowledge(self):
 		with self.assertRaises(transport.PeerError):
 			self.intruder_peer.call(
-				"event_streaming.api.acknowledge_update_logs", event_consumer=frappe.utils.get_url(), cursor=10**9
+				"event_streaming.api.acknowledge_update_logs",
+				event_consumer=frappe.utils.get_url(),
+				cursor=10**9,
 			)
 		acked = producer().get("Event Consumer", frappe.utils.get_url())["last_acked_sequence"]
 		self.assertLess(acked, 10**9)

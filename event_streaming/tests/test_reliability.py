@@ -51,33 +51,44 @@ class TestExactlyOnce(TwoSiteTestCase):
 		todo = self.producer.insert({"doctype": "ToDo", "description": unique("naming")})
 		pull_all()
 		local = frappe.db.get_value(
-			"ToDo", {"remote_docname": todo["name"], "remote_site_name": PRODUCER_URL}, ["name", "description"], as_dict=True
+			"ToDo",
+			{"remote_docname": todo["name"], "remote_site_name": PRODUCER_URL},
+			["name", "description"],
+			as_dict=True,
 		)
 		self.assertIsNotNone(local)
 		self.assertEqual(local.description, todo["description"])
 
 		self.producer.update("ToDo", todo["name"], {"description": "renamed locally, updated remotely"})
 		pull_all()
-		self.assertEqual(frappe.db.get_value("ToDo", local.name, "description"), "renamed locally, updated remotely")
+		self.assertEqual(
+			frappe.db.get_value("ToDo", local.name, "description"), "renamed locally, updated remotely"
+		)
 		self.producer.delete("ToDo", todo["name"])
 		pull_all()
 		self.assertFalse(frappe.db.exists("ToDo", local.name))
 
 	def test_concurrent_pulls_create_no_duplicates(self):
-		names = [self.producer.insert({"doctype": "ToDo", "description": unique("race")})["name"] for _ in range(30)]
+		names = [
+			self.producer.insert({"doctype": "ToDo", "description": unique("race")})["name"]
+			for _ in range(30)
+		]
 		pullers = [self.run_pull_in_subprocess() for _ in range(2)]
 		pull_all()
 		for process in pullers:
 			process.wait(timeout=300)
 		pull_all()
 		for name in names:
-			self.assertEqual(frappe.db.count("ToDo", {"remote_docname": name, "remote_site_name": PRODUCER_URL}), 1)
+			self.assertEqual(
+				frappe.db.count("ToDo", {"remote_docname": name, "remote_site_name": PRODUCER_URL}), 1
+			)
 
 	def test_pull_killed_mid_way_resumes_without_loss_or_duplicates(self):
 		self.producer.set_settings(feed_page_size=5)
 		try:
 			names = [
-				self.producer.insert({"doctype": "ToDo", "description": unique("killed")})["name"] for _ in range(40)
+				self.producer.insert({"doctype": "ToDo", "description": unique("killed")})["name"]
+				for _ in range(40)
 			]
 			puller = self.run_pull_in_subprocess()
 			time.sleep(4)
@@ -87,7 +98,9 @@ class TestExactlyOnce(TwoSiteTestCase):
 		finally:
 			self.producer.set_settings(feed_page_size=500)
 		for name in names:
-			self.assertEqual(frappe.db.count("ToDo", {"remote_docname": name, "remote_site_name": PRODUCER_URL}), 1)
+			self.assertEqual(
+				frappe.db.count("ToDo", {"remote_docname": name, "remote_site_name": PRODUCER_URL}), 1
+			)
 
 	def run_pull_in_subprocess(self) -> subprocess.Popen:
 		bench = frappe.utils.get_bench_path()
@@ -151,7 +164,9 @@ class TestPoisonLog(TwoSiteTestCase):
 		self.assertIn("earlier failed change", failed[1].error)
 
 		# automatic retry while the cause persists: still failed, retry counted
-		frappe.db.set_value("Event Sync Log", failed[0].name, "next_retry_at", frappe.utils.add_days(None, -1))
+		frappe.db.set_value(
+			"Event Sync Log", failed[0].name, "next_retry_at", frappe.utils.add_days(None, -1)
+		)
 		frappe.db.commit()
 		pull.retry_failed_logs()
 		self.assertEqual(frappe.db.get_value("Event Sync Log", failed[0].name, "retry_count"), 1)

@@ -84,7 +84,9 @@ class TestReplication(TwoSiteTestCase):
 	def test_link_dependency_is_fetched_first(self):
 		"""A Note whose row links a User missing here brings the User along (without roles)."""
 		user = self.make_producer_user(unique("dep"), roles=["System Manager"])
-		note = self.producer.insert({"doctype": "Note", "title": unique("dep note"), "seen_by": [{"user": user}]})
+		note = self.producer.insert(
+			{"doctype": "Note", "title": unique("dep note"), "seen_by": [{"user": user}]}
+		)
 		pull_all()
 		self.assertTrue(frappe.db.exists("User", user))
 		self.assertEqual(self.local_seen_by(note["name"]), [user])

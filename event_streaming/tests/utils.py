@@ -36,7 +36,10 @@ class ProducerSite:
 		return body.get("message", body.get("data"))
 
 	def call(self, method: str, **params):
-		data = {key: json.dumps(value) if isinstance(value, dict | list) else value for key, value in params.items()}
+		data = {
+			key: json.dumps(value) if isinstance(value, dict | list) else value
+			for key, value in params.items()
+		}
 		return self.request("POST", f"/api/method/{method}", data=data)
 
 	def insert(self, doc: dict) -> dict:
@@ -77,7 +80,9 @@ class ProducerSite:
 
 	def api_keys(self, user: str = "Administrator") -> tuple[str, str]:
 		secret = self.call("frappe.core.doctype.user.user.generate_keys", user=user)["api_secret"]
-		key = self.call("frappe.client.get_value", doctype="User", filters=user, fieldname="api_key")["api_key"]
+		key = self.call("frappe.client.get_value", doctype="User", filters=user, fieldname="api_key")[
+			"api_key"
+		]
 		return key, secret
 
 	def execute(self, method: str, **kwargs) -> subprocess.Popen:

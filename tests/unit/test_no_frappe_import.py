@@ -12,6 +12,7 @@ PURE_MODULES = (
 	"event_streaming.streaming.diff",
 	"event_streaming.streaming.payload",
 	"event_streaming.streaming.cursor",
+	"event_streaming.streaming.field_mapping",
 )
 
 

@@ -69,9 +69,9 @@ class EventProducer(Document):
 	def validate_subscriber(self):
 		if not frappe.db.get_value("User", self.user, "api_key"):
 			frappe.throw(
-				_("Generate API keys for the Event Subscriber {0} on this site first (User > Settings > API Access).").format(
-					frappe.bold(self.user)
-				),
+				_(
+					"Generate API keys for the Event Subscriber {0} on this site first (User > Settings > API Access)."
+				).format(frappe.bold(self.user)),
 				title=_("Event Subscriber Has No API Keys"),
 			)
 
@@ -81,7 +81,9 @@ class EventProducer(Document):
 			if row.has_mapping and not row.mapping:
 				frappe.throw(_("Row {0}: choose a Mapping or untick Has Mapping.").format(row.idx))
 			if not row.has_mapping and not capture.is_streamable(row.ref_doctype):
-				frappe.throw(_("Row {0}: {1} cannot be streamed.").format(row.idx, frappe.bold(row.ref_doctype)))
+				frappe.throw(
+					_("Row {0}: {1} cannot be streamed.").format(row.idx, frappe.bold(row.ref_doctype))
+				)
 			remote = registration.remote_doctype_of(row)
 			if remote in seen:
 				frappe.throw(_("Row {0}: {1} is subscribed twice.").format(row.idx, frappe.bold(remote)))
@@ -117,7 +119,10 @@ class EventProducer(Document):
 		for row in self.producer_doctypes:
 			if row.use_same_name:
 				continue
-			for fieldname, label in (("remote_docname", "Remote Document Name"), ("remote_site_name", "Remote Site")):
+			for fieldname, label in (
+				("remote_docname", "Remote Document Name"),
+				("remote_site_name", "Remote Site"),
+			):
 				if not frappe.get_meta(row.ref_doctype).has_field(fieldname):
 					create_custom_field(
 						row.ref_doctype,
@@ -144,7 +149,9 @@ def new_event_notification(producer_url: str) -> None:
 	producer_url = (producer_url or "").rstrip("/")
 	user = frappe.db.get_value("Event Producer", producer_url, "user")
 	if not user:
-		frappe.throw(_("No Event Producer is configured for {0}.").format(producer_url), frappe.DoesNotExistError)
+		frappe.throw(
+			_("No Event Producer is configured for {0}.").format(producer_url), frappe.DoesNotExistError
+		)
 	if frappe.session.user != user:
 		frappe.only_for("System Manager")
 	pull.request_pull(producer_url)

@@ -37,7 +37,9 @@ class EventSyncLog(Document):
 		from frappe.query_builder.functions import Now
 
 		log = frappe.qb.DocType("Event Sync Log")
-		frappe.db.delete(log, filters=(log.creation < (Now() - Interval(days=days))) & (log.status == "Synced"))
+		frappe.db.delete(
+			log, filters=(log.creation < (Now() - Interval(days=days))) & (log.status == "Synced")
+		)
 
 
 def on_doctype_update():

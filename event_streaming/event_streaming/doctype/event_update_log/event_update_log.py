@@ -59,7 +59,9 @@ def on_doctype_update():
 
 
 @frappe.whitelist(methods=["POST", "GET"])
-def get_update_logs_for_consumer(event_consumer: str, doctypes: list[str] | str, last_update: str | None = None) -> list[dict]:
+def get_update_logs_for_consumer(
+	event_consumer: str, doctypes: list[str] | str, last_update: str | None = None
+) -> list[dict]:
 	"""v1 feed for original consumers: every log they were not served yet, oldest first."""
 	consumer = feed.get_consumer_for_caller(event_consumer)
 	doctypes = frappe.parse_json(doctypes) or []
