@@ -43,6 +43,8 @@ python="$bench_path/env/bin/python"
 mkdir -p "$logs"
 
 frappe_cmd() { (cd "$bench_path/sites" && "$python" -m frappe.utils.bench_helper frappe "$@"); }
+# MariaDB, Redis, the web server and the worker start one way for every script
+source "$here/scripts/lib/bench_services.sh"
 
 pidfile="$logs/processes.pid"
 # processes left running by an earlier --keep-running run serve old code: stop them first
@@ -64,24 +66,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- services ---------------------------------------------------------------------------
-if ! mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1; then
-	say "starting MariaDB"
-	(mysqld_safe >"$logs/mariadb.log" 2>&1 &)
-	for _ in $(seq 30); do mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 && break; sleep 1; done
-	mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 || fail "MariaDB did not start"
-fi
-for url in $("$python" - "$bench_path/sites/common_site_config.json" <<'EOF'
-import json, sys
-config = json.load(open(sys.argv[1]))
-print(" ".join(sorted({config.get("redis_cache", ""), config.get("redis_queue", "")} - {""})))
-EOF
-); do
-	redis_port="${url##*:}"
-	if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
-		say "starting Redis on $redis_port"
-		redis-server --port "$redis_port" --daemonize yes --save "" --appendonly no >/dev/null
-	fi
-done
+ensure_database_and_redis
 
 # --- sites --------------------------------------------------------------------------------
 grep -qx event_streaming "$bench_path/sites/apps.txt" || echo event_streaming >>"$bench_path/sites/apps.txt"
@@ -127,20 +112,8 @@ for site in "$producer" "$consumer"; do
 done
 
 # --- web server and worker ----------------------------------------------------------------
-if curl -s -o /dev/null "http://$producer:$port/api/method/ping"; then
-	fail "port $port is already in use; stop that server (it may serve another version of the app)"
-else
-	say "starting web server on port $port"
-	(cd "$bench_path/sites" && exec "$bench_path/env/bin/gunicorn" -b "127.0.0.1:$port" -w 3 -t 120 \
-		--preload frappe.app:application >"$logs/web.log" 2>&1) &
-	started_pids+=($!)
-	for _ in $(seq 60); do curl -s -o /dev/null "http://$producer:$port/api/method/ping" && break; sleep 1; done
-	curl -s -o /dev/null "http://$producer:$port/api/method/ping" || fail "web server did not start (see $logs/web.log)"
-fi
-say "starting background worker"
-(cd "$bench_path/sites" && exec "$python" -m frappe.utils.bench_helper frappe worker --queue short,default,long \
-	>"$logs/worker.log" 2>&1) &
-started_pids+=($!)
+start_web_server
+start_worker
 
 # --- the suite ----------------------------------------------------------------------------
 say "running the suite on $consumer (producer: $producer)"

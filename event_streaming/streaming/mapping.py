@@ -141,7 +141,9 @@ class Mapper:
 
 	# --- Create ----------------------------------------------------------------------------------
 
-	def map_document(self, spec: MappingSpec, remote: dict, remote_name: str | None, resolve_links: bool = True) -> dict:
+	def map_document(
+		self, spec: MappingSpec, remote: dict, remote_name: str | None, resolve_links: bool = True
+	) -> dict:
 		"""A whole local document dict from a whole remote one.
 
 		Without ``resolve_links``, Document rows keep their defaults: used to identify an existing
@@ -169,7 +171,11 @@ class Mapper:
 		child = self.spec(rule.mapping)
 		return [
 			field_mapping.map_child_row(
-				row, child.rules, child.local_doctype, CREATE, resolve=self.resolver(row) if resolve_links else None
+				row,
+				child.rules,
+				child.local_doctype,
+				CREATE,
+				resolve=self.resolver(row) if resolve_links else None,
 			)
 			for row in rows
 			if isinstance(row, dict)
@@ -178,9 +184,7 @@ class Mapper:
 	def without_foreign_tables(self, values: dict, doctype: str) -> dict:
 		"""Drop remote tables that have no table of the same name here: their rows have nowhere to go."""
 		tables = {df.fieldname for df in frappe.get_meta(doctype).get_table_fields()}
-		return {
-			key: value for key, value in values.items() if not isinstance(value, list) or key in tables
-		}
+		return {key: value for key, value in values.items() if not isinstance(value, list) or key in tables}
 
 	# --- Update ----------------------------------------------------------------------------------
 
@@ -199,7 +203,9 @@ class Mapper:
 			source = row
 			if mode == UPDATE and field_mapping.document_rules_read(child.rules, row):
 				whole = self.current_remote(spec.remote_doctype, remote_name)
-				current = next((r for r in whole.get(rule.remote) or [] if r.get("name") == row.get("name")), {})
+				current = next(
+					(r for r in whole.get(rule.remote) or [] if r.get("name") == row.get("name")), {}
+				)
 				source = {**current, **row}
 			return field_mapping.map_child_row(
 				row, child.rules, child.local_doctype, mode, resolve=self.resolver(source)
@@ -266,7 +272,9 @@ class Mapper:
 		if (spec.name, remote_name) in self.in_progress:
 			return self.find_existing(spec, {}, remote_name)  # a cycle: link it only if it is here
 		remote = self.remote_doc(spec.remote_doctype, remote_name)
-		existing = self.find_existing(spec, self.map_document(spec, remote, remote_name, resolve_links=False), remote_name)
+		existing = self.find_existing(
+			spec, self.map_document(spec, remote, remote_name, resolve_links=False), remote_name
+		)
 		if existing:
 			return existing
 		return self.insert(spec, self.map_document(spec, remote, remote_name), remote_name)
@@ -301,7 +309,9 @@ class Mapper:
 		doctype = spec.local_doctype
 		meta = frappe.get_meta(doctype)
 		tracked = tracks_remote_names(meta)
-		identified = tracked or any(not field_mapping.is_missing(values.get(f)) for f in identity_fields(meta))
+		identified = tracked or any(
+			not field_mapping.is_missing(values.get(f)) for f in identity_fields(meta)
+		)
 		# keep the producer's name when nothing else would find this copy again on the next sync
 		keep_remote_name = not identified or (meta.autoname or "").lower() == "prompt"
 		self.applier.resolver.ensure(values, doctype)

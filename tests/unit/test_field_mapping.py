@@ -77,7 +77,10 @@ class TestMapValues:
 
 	def test_update_clearing_a_field_clears_it_or_sets_the_default(self):
 		rules = [*TODO_FROM_NOTE, Rule(local="status", remote="state", default="Open")]
-		assert map_values({"content": None, "state": ""}, rules, UPDATE) == {"description": None, "status": "Open"}
+		assert map_values({"content": None, "state": ""}, rules, UPDATE) == {
+			"description": None,
+			"status": "Open",
+		}
 
 	def test_child_table_rows_go_through_the_callback_on_create(self):
 		rules = [Rule(local="readers", remote="seen_by", kind=CHILD_TABLE, mapping="Reader")]
@@ -141,7 +144,11 @@ class TestFilters:
 
 	def test_literal_when_the_document_has_no_such_value(self):
 		spec = {"country": "India", "status": "status", "qty": 3}
-		assert evaluate_filters(spec, {"status": ""}, fail_evaluate) == {"country": "India", "status": "status", "qty": 3}
+		assert evaluate_filters(spec, {"status": ""}, fail_evaluate) == {
+			"country": "India",
+			"status": "status",
+			"qty": 3,
+		}
 
 	def test_eval_spec_goes_to_the_evaluator_with_the_document(self):
 		calls = []
@@ -150,7 +157,9 @@ class TestFilters:
 			calls.append((expression, doc))
 			return doc["title"].upper()
 
-		assert evaluate_filters({"title": "eval:doc.title.upper()"}, {"title": "t"}, evaluate) == {"title": "T"}
+		assert evaluate_filters({"title": "eval:doc.title.upper()"}, {"title": "t"}, evaluate) == {
+			"title": "T"
+		}
 		assert calls == [("doc.title.upper()", {"title": "t"})]
 
 	def test_parse_filters_accepts_a_json_object(self):
@@ -218,12 +227,21 @@ class TestMapDiff:
 			"removed": {"seen_by": ["r1"]},
 			"row_changed": {"seen_by": [{"name": "r2", "user": "b@x"}]},
 		}
-		result = map_diff(diff, NOTE_RULES, lambda changed: map_values(changed, NOTE_RULES, UPDATE), map_reader_row)
+		result = map_diff(
+			diff, NOTE_RULES, lambda changed: map_values(changed, NOTE_RULES, UPDATE), map_reader_row
+		)
 		assert result == {
 			"changed": {"heading": "New"},
 			"added": {
 				"readers": [
-					{"name": "r3", "idx": 3, "reader": "c@x", "reader_copy": "c@x", "via": "note", "doctype": "Reader"}
+					{
+						"name": "r3",
+						"idx": 3,
+						"reader": "c@x",
+						"reader_copy": "c@x",
+						"via": "note",
+						"doctype": "Reader",
+					}
 				]
 			},
 			"removed": {"readers": ["r1"]},
@@ -233,7 +251,12 @@ class TestMapDiff:
 	def test_input_diff_is_not_modified(self):
 		diff = {"changed": {"title": "x"}, "added": {}, "removed": {"seen_by": ["r1"]}, "row_changed": {}}
 		map_diff(diff, NOTE_RULES, lambda changed: map_values(changed, NOTE_RULES, UPDATE), map_reader_row)
-		assert diff == {"changed": {"title": "x"}, "added": {}, "removed": {"seen_by": ["r1"]}, "row_changed": {}}
+		assert diff == {
+			"changed": {"title": "x"},
+			"added": {},
+			"removed": {"seen_by": ["r1"]},
+			"row_changed": {},
+		}
 
 	@pytest.mark.parametrize("key", ["added", "removed", "row_changed"])
 	def test_table_the_mapping_does_not_cover_raises(self, key):
@@ -259,6 +282,10 @@ class TestMapDiff:
 		assert result["added"] == {} and result["removed"] == {} and result["row_changed"] == {}
 
 	def test_row_changed_of_an_uncovered_table_raises_even_with_other_tables_fine(self):
-		diff = {"changed": {}, "added": {"seen_by": [{"name": "r"}]}, "row_changed": {"items": [{"name": "i"}]}}
+		diff = {
+			"changed": {},
+			"added": {"seen_by": [{"name": "r"}]},
+			"row_changed": {"items": [{"name": "i"}]},
+		}
 		with pytest.raises(UnmappedTableError):
 			map_diff(diff, NOTE_RULES, dict, map_reader_row)

@@ -44,7 +44,9 @@ class DocumentTypeMapping(Document):
 	def validate_row_type(self, row):
 		"""Child Table and Document rows need a mapping; Document rows also need valid filters."""
 		if row.mapping_type and not row.mapping:
-			throw_invalid(_("Field Mapping row {0}: a {1} row needs a Mapping.").format(row.idx, _(row.mapping_type)))
+			throw_invalid(
+				_("Field Mapping row {0}: a {1} row needs a Mapping.").format(row.idx, _(row.mapping_type))
+			)
 		if row.mapping_type != field_mapping.DOCUMENT:
 			return
 		if not (row.remote_value_filters or "").strip():
@@ -106,7 +108,11 @@ class DocumentTypeMapping(Document):
 						frappe.bold(inner_doctype),
 					)
 				)
-		if row.mapping_type == field_mapping.DOCUMENT and df.fieldtype == "Link" and inner_doctype != df.options:
+		if (
+			row.mapping_type == field_mapping.DOCUMENT
+			and df.fieldtype == "Link"
+			and inner_doctype != df.options
+		):
 			throw_invalid(
 				_("Field Mapping row {0}: {1} links to {2}, but mapping {3} creates {4}.").format(
 					row.idx,

@@ -33,6 +33,9 @@ class EventProducer(Document):
 		user: DF.Link
 	# end: auto-generated types
 
+	def before_insert(self):
+		self.validate_url()  # the URL is the name, which is set before validate runs
+
 	def validate(self):
 		self.validate_url()
 		self.validate_subscriber()

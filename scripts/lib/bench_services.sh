@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The one way to start what the two-site bench needs: MariaDB, Redis, the web server and a worker.
+#
+# scripts/two_site_tests.sh sources this file; scripts/benchmark.py runs it as a command:
+#   scripts/lib/bench_services.sh ensure-backing              start MariaDB and Redis if they are down
+#   scripts/lib/bench_services.sh web-server-up               exit 0 if something answers on the port
+#   scripts/lib/bench_services.sh run-web-server [gunicorn args]
+#   scripts/lib/bench_services.sh run-worker [queues]         (default: short,default,long)
+# The run-* commands replace themselves with the server (exec), so the caller owns its process and
+# stops it by that id. A sourcing script sets bench_path, python, logs, port, db_root_password and
+# producer and defines say and fail; as a command they come from EVENT_STREAMING_BENCH,
+# EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD and EVENT_STREAMING_LOGS.
+
+ensure_database_and_redis() {
+	if ! mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1; then
+		say "starting MariaDB"
+		(mysqld_safe >"$logs/mariadb.log" 2>&1 &)
+		for _ in $(seq 30); do mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 && break; sleep 1; done
+		mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 || fail "MariaDB did not start"
+	fi
+	for url in $("$python" - "$bench_path/sites/common_site_config.json" <<'EOF'
+import json, sys
+config = json.load(open(sys.argv[1]))
+print(" ".join(sorted({config.get("redis_cache", ""), config.get("redis_queue", "")} - {""})))
+EOF
+	); do
+		redis_port="${url##*:}"
+		if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+			say "starting Redis on $redis_port"
+			redis-server --port "$redis_port" --daemonize yes --save "" --appendonly no >/dev/null
+		fi
+	done
+}
+
+web_server_up() {
+	curl -s -o /dev/null "http://$producer:$port/api/method/ping"
+}
+
+# In the foreground: gunicorn serving every site of the bench (extra gunicorn options may be given).
+run_web_server() {
+	cd "$bench_path/sites" && exec "$bench_path/env/bin/gunicorn" -b "127.0.0.1:$port" -w 3 -t 120 \
+		--preload "$@" frappe.app:application
+}
+
+# In the foreground: one RQ worker for every site of the bench.
+run_worker() {
+	cd "$bench_path/sites" && exec "$python" -m frappe.utils.bench_helper frappe worker --queue "${1:-short,default,long}"
+}
+
+# In the background, for a sourcing script: the process ids are added to started_pids.
+start_web_server() {
+	if web_server_up; then
+		fail "port $port is already in use; stop that server (it may serve another version of the app)"
+	else
+		say "starting web server on port $port"
+		(run_web_server "$@" >"$logs/web.log" 2>&1) &
+		started_pids+=($!)
+		for _ in $(seq 60); do web_server_up && break; sleep 1; done
+		web_server_up || fail "web server did not start (see $logs/web.log)"
+	fi
+}
+
+start_worker() {
+	say "starting background worker"
+	(run_worker "$@" >"$logs/worker.log" 2>&1) &
+	started_pids+=($!)
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -uo pipefail
+	bench_path="${EVENT_STREAMING_BENCH:-/opt/frappe-bench}"
+	python="$bench_path/env/bin/python"
+	port="${EVENT_STREAMING_PORT:-8000}"
+	db_root_password="${EVENT_STREAMING_DB_ROOT_PASSWORD:-root}"
+	producer=es-producer.localhost
+	logs="${EVENT_STREAMING_LOGS:-$bench_path/logs/event_streaming_tests}"
+	mkdir -p "$logs"
+	say() { printf '== %s\n' "$*"; }
+	fail() { printf 'bench services: %s\n' "$*" >&2; exit 1; }
+	command="${1:-}"
+	shift || true
+	case "$command" in
+		ensure-backing) ensure_database_and_redis ;;
+		web-server-up) web_server_up ;;
+		run-web-server) run_web_server "$@" ;;
+		run-worker) run_worker "$@" ;;
+		*) echo "usage: $0 ensure-backing | web-server-up | run-web-server [gunicorn args] | run-worker [queues]" >&2; exit 2 ;;
+	esac
+fi
