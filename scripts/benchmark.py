@@ -54,7 +54,9 @@ CHILD_TABLES = {"Note": ["Note Seen By"]}
 TITLE_FIELD = {"ToDo": "description", "Note": "title"}
 APPLY_PAGE = 500
 # host, method, path, status, response bytes, request bytes, microseconds
-ACCESS_LOG_FORMAT = "\t".join(["%({host}i)s", "%(m)s", "%(U)s", "%(s)s", "%(B)s", "%({content-length}i)s", "%(D)s"])
+ACCESS_LOG_FORMAT = "\t".join(
+	["%({host}i)s", "%(m)s", "%(U)s", "%(s)s", "%(B)s", "%({content-length}i)s", "%(D)s"]
+)
 STATE_TABLES = {
 	PRODUCER: [
 		"ToDo", "Note", "Note Seen By", "Event Update Log", "Event Update Log Consumer", "Event Consumer",
@@ -151,7 +153,9 @@ def task_pull(producer_url: str) -> dict:
 	return {"seconds": seconds, "applied": applied, "failed": failed}
 
 
-def task_single_changes(tag: str, count: int, gap: float, timeout: float, consumer_db: str, root: dict) -> dict:
+def task_single_changes(
+	tag: str, count: int, gap: float, timeout: float, consumer_db: str, root: dict
+) -> dict:
 	"""Write ToDos one at a time; each time, wait until the consumer holds it."""
 	import frappe
 	import pymysql
@@ -215,7 +219,12 @@ def task_ensure_api_keys(user: str = "Administrator") -> dict:
 		secret = frappe.generate_hash(length=15)
 		set_encrypted_password("User", user, secret, "api_secret")
 		created_secret = True
-	return {"api_key": key, "api_secret": secret, "created_key": created_key, "created_secret": created_secret}
+	return {
+		"api_key": key,
+		"api_secret": secret,
+		"created_key": created_key,
+		"created_secret": created_secret,
+	}
 
 
 def task_remove_api_keys(created_key: bool, created_secret: bool, user: str = "Administrator") -> dict:
@@ -404,6 +413,7 @@ class Benchmark:
 		self.fake_urls = [f"http://127.0.0.1:{port}" for port in closed_ports(2)]
 		self.web = None
 		self.worker = None
+		self.worker_key = None
 		self.worker_queues: list[str] = []
 		self.subscribed = False
 		self.fakes_added = False
@@ -420,7 +430,9 @@ class Benchmark:
 	def site_config(self, site: str) -> dict:
 		path = self.sites_path / site / "site_config.json"
 		if not path.exists():
-			raise BenchmarkError(f"{site} does not exist; run scripts/two_site_tests.sh once to create both sites")
+			raise BenchmarkError(
+				f"{site} does not exist; run scripts/two_site_tests.sh once to create both sites"
+			)
 		return json.loads(path.read_text())
 
 	def say(self, message: str) -> None:
@@ -448,7 +460,9 @@ class Benchmark:
 		name, result = process.benchmark_task
 		process.wait()
 		if process.returncode or not result.exists():
-			raise BenchmarkError(f"task {name} failed (exit {process.returncode}); see {self.logs / 'tasks.log'}")
+			raise BenchmarkError(
+				f"task {name} failed (exit {process.returncode}); see {self.logs / 'tasks.log'}"
+			)
 		value = json.loads(result.read_text())
 		result.unlink()
 		return value
@@ -499,6 +513,7 @@ class Benchmark:
 		while time.monotonic() < deadline:
 			for key in self.redis_queue.keys("rq:worker:*"):
 				if self.redis_queue.hget(key, "pid") == str(self.worker.pid).encode():
+					self.worker_key = key
 					return
 			if self.worker.poll() is not None:
 				break
@@ -522,12 +537,14 @@ class Benchmark:
 		self.worker_queues = []
 
 	def queued_jobs(self, queues: list[str]) -> int:
-		total = 0
-		for queue in queues:
-			for key in self.redis_queue.keys(f"rq:queue:*:{queue}"):
-				total += self.redis_queue.llen(key)
-			for key in self.redis_queue.keys(f"rq:wip:*:{queue}"):
-				total += self.redis_queue.zcard(key)
+		"""Jobs waiting in these queues, plus one if our worker is running a job now."""
+		total = sum(
+			self.redis_queue.llen(key)
+			for queue in queues
+			for key in self.redis_queue.keys(f"rq:queue:*:{queue}")
+		)
+		if self.worker and self.redis_queue.hget(self.worker_key, "state") == b"busy":
+			total += 1
 		return total
 
 	def statements(self) -> dict[str, int] | None:
@@ -558,7 +575,9 @@ class Benchmark:
 			elif now - since >= quiet and jobs == 0:
 				return
 			time.sleep(0.2)
-		self.notes.append("the bench did not go quiet within the timeout once; a figure may include stray work")
+		self.notes.append(
+			"the bench did not go quiet within the timeout once; a figure may include stray work"
+		)
 
 	def mark(self) -> dict:
 		return {"sql": self.statements(), "access": self.access_log.stat().st_size, "rows": self.log_rows()}
@@ -609,7 +628,10 @@ class Benchmark:
 	def delete_docs(self, site: str, doctype: str, names: list[str]) -> None:
 		for chunk in chunks(names):
 			for child in CHILD_TABLES.get(doctype, []):
-				self.sql(f"DELETE FROM {self.table(site, child)} WHERE parent IN %s AND parenttype = %s", (chunk, doctype))
+				self.sql(
+					f"DELETE FROM {self.table(site, child)} WHERE parent IN %s AND parenttype = %s",
+					(chunk, doctype),
+				)
 			self.sql(f"DELETE FROM {self.table(site, doctype)} WHERE name IN %s", (chunk,))
 
 	def delete_update_logs(self, doctype: str, docnames: list[str]) -> None:
@@ -626,7 +648,10 @@ class Benchmark:
 
 	def delete_logs(self, logs: list[str]) -> None:
 		for chunk in chunks(logs):
-			self.sql(f"DELETE FROM {self.table(PRODUCER, 'Event Update Log Consumer')} WHERE parent IN %s", (chunk,))
+			self.sql(
+				f"DELETE FROM {self.table(PRODUCER, 'Event Update Log Consumer')} WHERE parent IN %s",
+				(chunk,),
+			)
 			self.sql(f"DELETE FROM {self.table(PRODUCER, 'Event Update Log')} WHERE name IN %s", (chunk,))
 
 	def delete_sync_logs(self, doctype: str, docnames: list[str]) -> None:
@@ -643,7 +668,9 @@ class Benchmark:
 			for doctype, field in TITLE_FIELD.items():
 				names = [
 					row[0]
-					for row in self.sql(f"SELECT name FROM {self.table(site, doctype)} WHERE `{field}` LIKE %s", (like,))
+					for row in self.sql(
+						f"SELECT name FROM {self.table(site, doctype)} WHERE `{field}` LIKE %s", (like,)
+					)
 				]
 				self.delete_docs(site, doctype, names)
 		contains = f"%{self.prefix}%"
@@ -674,7 +701,11 @@ class Benchmark:
 					self.redis_cache.delete(mark)
 
 	def state(self) -> dict:
-		counts = {f"{site} {doctype}": self.count(site, doctype) for site, tables in STATE_TABLES.items() for doctype in tables}
+		counts = {
+			f"{site} {doctype}": self.count(site, doctype)
+			for site, tables in STATE_TABLES.items()
+			for doctype in tables
+		}
 		for site in (PRODUCER, CONSUMER):
 			db_name = self.sites[site]["db_name"]
 			counts[f"{site} global search queue"] = self.redis_cache.llen(f"{db_name}|global_search_queue")
@@ -688,7 +719,9 @@ class Benchmark:
 	def preflight(self) -> None:
 		linked = (self.bench / "apps" / "event_streaming").resolve()
 		if linked != REPO:
-			raise BenchmarkError(f"the bench runs {linked}, not this checkout; run scripts/two_site_tests.sh once")
+			raise BenchmarkError(
+				f"the bench runs {linked}, not this checkout; run scripts/two_site_tests.sh once"
+			)
 		for site in (PRODUCER, CONSUMER):
 			try:
 				socket.gethostbyname(site)
@@ -697,13 +730,19 @@ class Benchmark:
 		for site in (PRODUCER, CONSUMER):
 			info = self.task(site, "inspect")
 			if "event_streaming" not in info["apps"]:
-				raise BenchmarkError(f"event_streaming is not installed on {site}; run scripts/two_site_tests.sh once")
+				raise BenchmarkError(
+					f"event_streaming is not installed on {site}; run scripts/two_site_tests.sh once"
+				)
 			if info["streams"]:
-				raise BenchmarkError(f"{site} already streams {info['streams']}; remove that subscription first")
+				raise BenchmarkError(
+					f"{site} already streams {info['streams']}; remove that subscription first"
+				)
 			if site == CONSUMER:
 				self.consumer_url = info["url"]
 				if self.producer_url in info["producers"] or self.producer_url in info["positions"]:
-					raise BenchmarkError(f"{site} is already subscribed to {self.producer_url}; remove it first")
+					raise BenchmarkError(
+						f"{site} is already subscribed to {self.producer_url}; remove it first"
+					)
 			self.frappe_version = info["frappe_version"]
 
 	def ensure_api_keys(self) -> None:
@@ -717,7 +756,11 @@ class Benchmark:
 		keys = self.api_keys[PRODUCER]
 		self.subscribed = True
 		reply = self.task(
-			CONSUMER, "subscribe", producer_url=self.producer_url, api_key=keys["api_key"], api_secret=keys["api_secret"]
+			CONSUMER,
+			"subscribe",
+			producer_url=self.producer_url,
+			api_key=keys["api_key"],
+			api_secret=keys["api_secret"],
 		)
 		self.consumer_url = reply["consumer_url"]
 		self.task(PRODUCER, "approve", consumer_urls=[self.consumer_url])
@@ -741,7 +784,9 @@ class Benchmark:
 			if consumers == 1:
 				self.subscribe()
 			elif consumers == 3:
-				self.say(f"registering two unreachable consumers on the producer ({', '.join(self.fake_urls)})")
+				self.say(
+					f"registering two unreachable consumers on the producer ({', '.join(self.fake_urls)})"
+				)
 				self.fakes_added = True
 				self.task(PRODUCER, "add_fake_consumers", urls=self.fake_urls)
 			for run in range(self.runs):
@@ -749,7 +794,13 @@ class Benchmark:
 					key = f"{doctype} {consumers}"
 					self.wait_quiet()
 					before = self.mark()
-					result = self.task(PRODUCER, "write", doctype=doctype, tag=self.tag(size, f"w{consumers}{run}"), count=size)
+					result = self.task(
+						PRODUCER,
+						"write",
+						doctype=doctype,
+						tag=self.tag(size, f"w{consumers}{run}"),
+						count=size,
+					)
 					self.wait_quiet()
 					cost = self.costs(before, self.mark(), size)
 					# nothing has read these logs (no consumer pulls during this step), so they can go now
@@ -774,7 +825,9 @@ class Benchmark:
 				tag = self.tag(size, f"c{run}")
 				rows_before = self.log_rows()
 				written = self.task(PRODUCER, "write", doctype=doctype, tag=tag, count=size)
-				local = self.task(CONSUMER, "local_insert", doctype=doctype, tag=f"{tag}L", count=size, page=APPLY_PAGE)
+				local = self.task(
+					CONSUMER, "local_insert", doctype=doctype, tag=f"{tag}L", count=size, page=APPLY_PAGE
+				)
 				self.wait_quiet()
 				before = self.mark()
 				pulled = self.task(CONSUMER, "pull", producer_url=self.producer_url)
@@ -792,7 +845,9 @@ class Benchmark:
 				self.delete_docs(CONSUMER, doctype, written["names"] + local["names"])
 				self.delete_sync_logs(doctype, written["names"])
 				# the update logs stay until the subscription is gone: the consumer's cursor is past them
-				entry = out.setdefault(doctype, {"pull": [], "rate": [], "local_rate": [], "ratio": [], "costs": []})
+				entry = out.setdefault(
+					doctype, {"pull": [], "rate": [], "local_rate": [], "ratio": [], "costs": []}
+				)
 				rate = size / pulled["seconds"]
 				local_rate = size / local["seconds"]
 				entry["pull"].append(pulled["seconds"])
@@ -808,7 +863,16 @@ class Benchmark:
 
 	def measure_stream(self, size: int) -> dict:
 		"""3. End to end with the worker running: a burst of N writes, then single changes."""
-		out = {"e2e": [], "tail": [], "write": [], "costs": [], "p50": [], "p95": [], "max": [], "single_costs": []}
+		out = {
+			"e2e": [],
+			"tail": [],
+			"write": [],
+			"costs": [],
+			"p50": [],
+			"p95": [],
+			"max": [],
+			"single_costs": [],
+		}
 		self.start_worker()
 		self.wait_quiet()
 		for run in range(self.runs):
@@ -831,7 +895,9 @@ class Benchmark:
 			self.delete_docs(CONSUMER, "ToDo", written["names"])
 			self.delete_sync_logs("ToDo", written["names"])
 			if done_at is None:
-				self.notes.append(f"end to end N={size} run {run + 1}: the consumer did not receive all documents")
+				self.notes.append(
+					f"end to end N={size} run {run + 1}: the consumer did not receive all documents"
+				)
 			else:
 				out["e2e"].append(done_at - written["first_write"])
 				out["tail"].append(done_at - written["last_commit"])
@@ -863,7 +929,9 @@ class Benchmark:
 			self.delete_sync_logs("ToDo", singles["names"])
 			latencies = [value for value in singles["latencies"] if value is not None]
 			if len(latencies) < changes:
-				self.notes.append(f"single changes run {run + 1}: {changes - len(latencies)} never arrived within 60 s")
+				self.notes.append(
+					f"single changes run {run + 1}: {changes - len(latencies)} never arrived within 60 s"
+				)
 			if latencies:
 				out["p50"].append(percentile(latencies, 0.5))
 				out["p95"].append(percentile(latencies, 0.95))
@@ -923,7 +991,9 @@ class Benchmark:
 		self.redis_queue = redis.Redis.from_url(self.redis_queue_url)
 		self.cache_keys_before = set()
 		for site in (PRODUCER, CONSUMER):
-			self.cache_keys_before |= set(self.redis_cache.keys(f"{self.sites[site]['db_name']}|event_streaming::*"))
+			self.cache_keys_before |= set(
+				self.redis_cache.keys(f"{self.sites[site]['db_name']}|event_streaming::*")
+			)
 		state_before = self.state()
 		self.preflight()
 		self.enable_userstat()
@@ -934,8 +1004,12 @@ class Benchmark:
 				self.results[size] = self.measure_size(size)
 		finally:
 			self.teardown()
-		changed = {key: (value, self.state().get(key)) for key, value in state_before.items()}
-		changed = {key: pair for key, pair in changed.items() if pair[0] != pair[1]}
+		state_after = self.state()
+		changed = {
+			key: (value, state_after.get(key))
+			for key, value in state_before.items()
+			if value != state_after.get(key)
+		}
 		if changed:
 			self.notes.append(f"site state differs from the start: {changed}")
 		self.wall_time = time.monotonic() - started
@@ -965,12 +1039,16 @@ class Benchmark:
 				step()
 			except Exception as error:
 				print(f"benchmark: could not clean up {what}: {error}", file=sys.stderr)
-				self.stop_worker() if what == "queued jobs" else None
 
 	def remove_api_keys(self) -> None:
 		for site, keys in self.api_keys.items():
 			if keys["created_key"] or keys["created_secret"]:
-				self.task(site, "remove_api_keys", created_key=keys["created_key"], created_secret=keys["created_secret"])
+				self.task(
+					site,
+					"remove_api_keys",
+					created_key=keys["created_key"],
+					created_secret=keys["created_secret"],
+				)
 
 	def restore_userstat(self) -> None:
 		if self.userstat_before is not None:
@@ -980,11 +1058,20 @@ class Benchmark:
 
 	def machine(self) -> str:
 		cpu = next(
-			(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
+			(
+				line.split(":", 1)[1].strip()
+				for line in open("/proc/cpuinfo")
+				if line.startswith("model name")
+			),
+			"?",
 		)
-		memory = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+		memory = next(
+			(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0
+		)
 		version, flush, datadir = self.sql("SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@datadir")[0]
-		device = subprocess.run(["df", "--output=source", datadir], capture_output=True, text=True).stdout.split()[-1]
+		device = subprocess.run(
+			["df", "--output=source", datadir], capture_output=True, text=True
+		).stdout.split()[-1]
 		rotational = Path(f"/sys/block/{Path(device).name}/queue/rotational")
 		disk = f"{device} ({'HDD' if rotational.exists() and rotational.read_text().strip() == '1' else 'SSD/virtual'})"
 		return (
@@ -1006,7 +1093,9 @@ class Benchmark:
 		}
 		rows = []
 
-		def add(label: str, values_by_size: dict, unit: str = "", scale: float = 1, extra: dict | None = None):
+		def add(
+			label: str, values_by_size: dict, unit: str = "", scale: float = 1, extra: dict | None = None
+		):
 			cells = {}
 			for size in sizes:
 				stats = summary([v * scale for v in values_by_size.get(size, []) if v is not None])
@@ -1038,30 +1127,61 @@ class Benchmark:
 						this = summary(pick(size, "writes", "seconds", key))
 						if consumers and base and this:
 							ratios[size] = f" ×{this['median'] / base['median']:.2f}"
-					who = {0: "no consumer", 1: "1 approved consumer", 3: "3 consumers (2 unreachable)"}[consumers]
-					add(f"{label}, {who}", {size: pick(size, "writes", "seconds", key) for size in sizes}, " s", extra=ratios)
+					who = {0: "no consumer", 1: "1 approved consumer", 3: "3 consumers (2 unreachable)"}[
+						consumers
+					]
+					add(
+						f"{label}, {who}",
+						{size: pick(size, "writes", "seconds", key) for size in sizes},
+						" s",
+						extra=ratios,
+					)
 			for consumers in (0, 1, 3):
 				add(
 					f"Producer SQL per ToDo write, {consumers} consumer(s) (incl. background notify)",
-					{size: cost_values(size, ("writes", "costs", f"ToDo {consumers}"), "sql_producer") for size in sizes},
+					{
+						size: cost_values(size, ("writes", "costs", f"ToDo {consumers}"), "sql_producer")
+						for size in sizes
+					},
 				)
 		if any("catchup" in self.results[size] for size in sizes):
 			section("2. Catch-up: worker stopped, one pull_now of N waiting documents")
 			for doctype in CATCHUP_DOCTYPES:
 				label = "ToDo" if doctype == "ToDo" else "Note+2 rows"
-				add(f"{label}: pull and apply", {size: pick(size, "catchup", doctype, "pull") for size in sizes}, " s")
-				add(f"{label}: apply rate", {size: pick(size, "catchup", doctype, "rate") for size in sizes}, " docs/s")
+				add(
+					f"{label}: pull and apply",
+					{size: pick(size, "catchup", doctype, "pull") for size in sizes},
+					" s",
+				)
+				add(
+					f"{label}: apply rate",
+					{size: pick(size, "catchup", doctype, "rate") for size in sizes},
+					" docs/s",
+				)
 				add(
 					f"{label}: consumer's local insert rate (commit per {APPLY_PAGE})",
 					{size: pick(size, "catchup", doctype, "local_rate") for size in sizes},
 					" docs/s",
 				)
-				add(f"{label}: apply rate / local insert rate", {size: pick(size, "catchup", doctype, "ratio") for size in sizes})
+				add(
+					f"{label}: apply rate / local insert rate",
+					{size: pick(size, "catchup", doctype, "ratio") for size in sizes},
+				)
 		if any("stream" in self.results[size] for size in sizes):
 			section("3. End to end, worker running")
-			add("First write → consumer holds all N", {size: pick(size, "stream", "e2e") for size in sizes}, " s")
-			add("Last write → consumer holds all N", {size: pick(size, "stream", "tail") for size in sizes}, " s")
-			add("N writes while streaming took", {size: pick(size, "stream", "write") for size in sizes}, " s")
+			add(
+				"First write → consumer holds all N",
+				{size: pick(size, "stream", "e2e") for size in sizes},
+				" s",
+			)
+			add(
+				"Last write → consumer holds all N",
+				{size: pick(size, "stream", "tail") for size in sizes},
+				" s",
+			)
+			add(
+				"N writes while streaming took", {size: pick(size, "stream", "write") for size in sizes}, " s"
+			)
 			for name, key in (("p50", "p50"), ("p95", "p95"), ("max", "max")):
 				add(
 					f"Single change latency {name} ({self.args.changes} changes, commit → on consumer)",
@@ -1087,7 +1207,9 @@ class Benchmark:
 		]
 		present = [(name, path) for name, path in scenarios if any(pick(size, *path) for size in sizes)]
 		if present:
-			section("4. Costs per replicated document (streaming and single changes include the write itself)")
+			section(
+				"4. Costs per replicated document (streaming and single changes include the write itself)"
+			)
 			for label, metric, unit in metrics:
 				for name, path in present:
 					add(f"{label}: {name}", {size: cost_values(size, path, metric) for size in sizes}, unit)
@@ -1095,7 +1217,9 @@ class Benchmark:
 				for size in sizes:
 					costs = pick(size, *path)
 					if costs:
-						data["results"].setdefault(f"requests by path: {name}", {})[str(size)] = costs[-1]["paths"]
+						data["results"].setdefault(f"requests by path: {name}", {})[str(size)] = costs[-1][
+							"paths"
+						]
 		data["table"] = render(rows, sizes)
 		return data
 
@@ -1153,10 +1277,14 @@ def parse_args(argv=None):
 	parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 	parser.add_argument("--bench", default=os.environ.get("EVENT_STREAMING_BENCH", "/opt/frappe-bench"))
 	parser.add_argument("--n", type=int, default=500, help="documents per measurement (default 500)")
-	parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
+	parser.add_argument(
+		"--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)"
+	)
 	parser.add_argument("--scale", action="store_true", help="also measure at --scale-n documents")
 	parser.add_argument("--scale-n", type=int, default=5000)
-	parser.add_argument("--changes", type=int, default=50, help="single changes for the latency figure (default 50)")
+	parser.add_argument(
+		"--changes", type=int, default=50, help="single changes for the latency figure (default 50)"
+	)
 	parser.add_argument("--gap", type=float, default=0.3, help="pause after each single change arrived (s)")
 	parser.add_argument("--phases", default="writes,catchup,stream", help="subset of writes,catchup,stream")
 	parser.add_argument("--json", help="also write the results to this JSON file")

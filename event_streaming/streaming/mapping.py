@@ -331,3 +331,79 @@ class Mapper:
 		finally:
 			frappe.flags.event_streaming_origin = previous_origin
 		return doc.name
+
+
+# --- Desk helper ----------------------------------------------------------------------------------
+
+# standard columns worth offering as remote fieldnames (the rest are bookkeeping)
+OFFERED_STANDARD_FIELDS = ("name", "owner", "creation", "modified", "docstatus")
+
+
+def producer_using(mapping_name: str) -> str | None:
+	"""The Event Producer that uses a mapping, directly or as the inner mapping of one it uses;
+	the only Event Producer when none does."""
+	names, seen = {mapping_name}, set()
+	while names:
+		producer = frappe.db.get_value(
+			"Event Producer Document Type",
+			{"mapping": ["in", sorted(names)], "parenttype": "Event Producer"},
+			"parent",
+		)
+		if producer:
+			return producer
+		seen |= names
+		parents = frappe.get_all(
+			"Document Type Field Mapping",
+			filters={"mapping": ["in", sorted(names)], "parenttype": "Document Type Mapping"},
+			pluck="parent",
+		)
+		names = set(parents) - seen
+	producers = frappe.get_all("Event Producer", pluck="name", limit=2)
+	return producers[0] if len(producers) == 1 else None
+
+
+def remote_fields(mapping_name: str) -> list[dict]:
+	"""The fields of the mapping's remote DocType as the producer defines them (custom fields too)."""
+	remote_doctype = frappe.db.get_value("Document Type Mapping", mapping_name, "remote_doctype")
+	producer = producer_using(mapping_name)
+	if not producer:
+		frappe.throw(
+			_("No Event Producer uses mapping {0} yet, so its remote fields cannot be read.").format(
+				frappe.bold(mapping_name)
+			),
+			exc=MappingError,
+		)
+	peer = transport.producer_peer(producer)
+	columns = ["fieldname", "label", "fieldtype", "options"]
+	try:
+		fields = peer.get_method(
+			"frappe.client.get_list",
+			doctype="DocField",
+			parent="DocType",
+			filters={"parent": remote_doctype},
+			fields=columns,
+			order_by="idx asc",
+			limit_page_length=0,
+		)
+		custom = peer.get_method(
+			"frappe.client.get_list",
+			doctype="Custom Field",
+			filters={"dt": remote_doctype},
+			fields=columns,
+			order_by="idx asc",
+			limit_page_length=0,
+		)
+	except transport.PeerError as error:
+		frappe.throw(
+			_("Could not read the fields of {0} from {1}: {2}").format(
+				frappe.bold(remote_doctype), producer, str(error)
+			),
+			exc=MappingError,
+		)
+	layout = set(frappe.model.no_value_fields) - set(frappe.model.table_fields)
+	result = [
+		{"fieldname": name, "label": name, "fieldtype": "Data", "options": None}
+		for name in OFFERED_STANDARD_FIELDS
+	]
+	result += [field for field in (fields or []) + (custom or []) if field.get("fieldtype") not in layout]
+	return result

@@ -145,6 +145,14 @@ class TestMapping(MappingTestCase):
 		pull_all()
 		self.assertEqual(frappe.db.get_value("ToDo", note["name"], "description"), "with rows")
 
+	def test_remote_fields_are_read_from_the_producer(self):
+		"""The form offers the producer's fieldnames of the remote DocType."""
+		fields = frappe.get_doc("Document Type Mapping", "ToDo to Note").get_remote_fields()
+		fieldnames = [field["fieldname"] for field in fields]
+		for fieldname in ("name", "title", "content", "public", "seen_by"):
+			self.assertIn(fieldname, fieldnames)
+		self.assertNotIn("Section Break", {field["fieldtype"] for field in fields})
+
 
 class TestInnerMapping(MappingTestCase):
 	"""The original's test_inner_mapping: a "Document" row creates the Role a ToDo links to."""

@@ -123,6 +123,12 @@ class DocumentTypeMapping(Document):
 				)
 			)
 
+	@frappe.whitelist()
+	def get_remote_fields(self) -> list[dict]:
+		"""The remote DocType's fields, read from the producer that uses this mapping, to pick from."""
+		self.check_permission("read")
+		return mapping.remote_fields(self.name)
+
 
 def throw_invalid(message: str):
 	frappe.throw(message, exc=mapping.MappingError, title=_("Invalid Document Type Mapping"))
