@@ -7,7 +7,14 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 
 from event_streaming.streaming import mapping
-from event_streaming.tests.utils import PRODUCER_URL, TwoSiteTestCase, pull_all, unique
+from event_streaming.tests.utils import (
+	PRODUCER_URL,
+	TwoSiteTestCase,
+	make_event_producer,
+	pull_all,
+	unique,
+	wait_for,
+)
 
 READER_DOCTYPE = "ES Mapped Reader"
 MAPPED_NOTE_DOCTYPE = "ES Mapped Note"
@@ -145,6 +152,16 @@ class TestMapping(MappingTestCase):
 		pull_all()
 		self.assertEqual(frappe.db.get_value("ToDo", note["name"], "description"), "with rows")
 
+	def test_update_of_a_missing_copy_maps_the_current_document(self):
+		"""An Update whose local copy is gone brings the producer's current Note in as a ToDo again."""
+		note = self.insert_note(content="original")
+		self.addCleanup(delete_local, "ToDo", note["name"])
+		pull_all()
+		delete_local("ToDo", note["name"])
+		self.producer.update("Note", note["name"], {"content": "current"})
+		pull_all()
+		self.assertEqual(frappe.db.get_value("ToDo", note["name"], "description"), "current")
+
 	def test_remote_fields_are_read_from_the_producer(self):
 		"""The form offers the producer's fieldnames of the remote DocType."""
 		fields = frappe.get_doc("Document Type Mapping", "ToDo to Note").get_remote_fields()
@@ -152,6 +169,50 @@ class TestMapping(MappingTestCase):
 		for fieldname in ("name", "title", "content", "public", "seen_by"):
 			self.assertIn(fieldname, fieldnames)
 		self.assertNotIn("Section Break", {field["fieldtype"] for field in fields})
+
+
+class TestMappedSubscription(MappingTestCase):
+	"""A mapped row subscribes to the remote DocType, and the producer's approval comes back to it."""
+
+	mappings = [
+		{
+			"name": "Test Subscribed ToDo from Note",
+			"local_doctype": "ToDo",
+			"remote_doctype": "Note",
+			"rows": [{"local_fieldname": "description", "remote_fieldname": "content"}],
+		}
+	]
+	subscribe = [
+		{
+			"ref_doctype": "ToDo",
+			"has_mapping": 1,
+			"mapping": "Test Subscribed ToDo from Note",
+			"use_same_name": 1,
+		}
+	]
+
+	def local_status(self) -> str:
+		return frappe.db.get_value("Event Producer Document Type", {"parent": PRODUCER_URL}, "status")
+
+	def test_producer_approves_the_remote_doctype_and_the_approval_is_mirrored(self):
+		make_event_producer(self.subscribe, auto_approve=False)
+		remote = self.producer.get("Event Consumer", frappe.utils.get_url())
+		self.assertEqual(
+			[(row["ref_doctype"], row["status"]) for row in remote["consumer_doctypes"]],
+			[("Note", "Pending")],
+		)
+		self.assertEqual(self.local_status(), "Pending")
+
+		remote["consumer_doctypes"][0]["status"] = "Approved"
+		self.producer.update(
+			"Event Consumer", remote["name"], {"consumer_doctypes": remote["consumer_doctypes"]}
+		)
+		wait_for(lambda: self.local_status() == "Approved", message="the approval to be mirrored")
+
+		note = self.insert_note(content="after approval")
+		self.addCleanup(delete_local, "ToDo", note["name"])
+		pull_all()
+		self.assertEqual(frappe.db.get_value("ToDo", note["name"], "description"), "after approval")
 
 
 class TestInnerMapping(MappingTestCase):
@@ -233,6 +294,80 @@ class TestInnerMapping(MappingTestCase):
 		self.assertEqual(frappe.db.get_value("ToDo", note["name"], "role"), renamed)
 		self.assertEqual(frappe.db.count("Role", {"role_name": renamed}), 1)
 		self.assertEqual(frappe.db.count("Role", {"role_name": title}), 1)
+
+
+class TestNestedMapping(MappingTestCase):
+	"""Document rows inside the mapping of a Document row: Note -> ToDo -> Role -> Domain."""
+
+	mappings = [
+		{
+			"name": "Test Domain from Note",
+			"local_doctype": "Domain",
+			"remote_doctype": "Note",
+			"rows": [{"local_fieldname": "domain", "remote_fieldname": "title"}],
+		},
+		{
+			"name": "Test Role with Domain from Note",
+			"local_doctype": "Role",
+			"remote_doctype": "Note",
+			"rows": [
+				{"local_fieldname": "role_name", "remote_fieldname": "title"},
+				{
+					"local_fieldname": "restrict_to_domain",
+					"remote_fieldname": "title",
+					"mapping_type": "Document",
+					"mapping": "Test Domain from Note",
+					"remote_value_filters": '{"title": "title"}',
+				},
+			],
+		},
+		{
+			"name": "Test ToDo with Role from Note",
+			"local_doctype": "ToDo",
+			"remote_doctype": "Note",
+			"rows": [
+				{"local_fieldname": "description", "remote_fieldname": "content"},
+				{
+					"local_fieldname": "role",
+					"remote_fieldname": "title",
+					"mapping_type": "Document",
+					"mapping": "Test Role with Domain from Note",
+					"remote_value_filters": '{"name": "eval:doc.name", "public": 0}',
+				},
+			],
+		},
+	]
+	subscribe = [
+		{
+			"ref_doctype": "ToDo",
+			"has_mapping": 1,
+			"mapping": "Test ToDo with Role from Note",
+			"use_same_name": 1,
+		}
+	]
+
+	def test_dependencies_of_dependencies_are_created(self):
+		title = unique("Nested")
+		self.addCleanup(delete_local, "Domain", title)
+		self.addCleanup(delete_local, "Role", title)
+		note = self.insert_note(title=title, content="nested")
+		self.addCleanup(delete_local, "ToDo", note["name"])
+		pull_all()
+		self.assertTrue(frappe.db.exists("Domain", title))
+		self.assertEqual(frappe.db.get_value("Role", title, "restrict_to_domain"), title)
+		self.assertEqual(
+			frappe.db.get_value("ToDo", note["name"], ["description", "role"]), ("nested", title)
+		)
+
+	def test_no_remote_match_fails_the_log_with_a_clear_message(self):
+		"""The filters ask for a non-public Note: a public one cannot be linked, so its log fails."""
+		note = self.insert_note(content="public", public=1)
+		self.addCleanup(delete_local, "ToDo", note["name"])
+		pull_all()
+		self.assertFalse(frappe.db.exists("ToDo", note["name"]))
+		failed = sync_logs(note["name"], "Create")
+		self.assertEqual(failed[0]["status"], "Failed")
+		self.assertIn("No Note on the producer matches", failed[0]["error"])
 
 
 class TestChildTableMapping(MappingTestCase):

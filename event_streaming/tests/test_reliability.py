@@ -11,7 +11,7 @@ import time
 import frappe
 
 from event_streaming.streaming import pull
-from event_streaming.tests.utils import PRODUCER_URL, TwoSiteTestCase, pull_all, unique
+from event_streaming.tests.utils import PRODUCER_URL, TwoSiteTestCase, producer, pull_all, unique
 
 
 class TestCommitOrder(TwoSiteTestCase):
@@ -130,15 +130,10 @@ class TestPoisonLog(TwoSiteTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		cls.role = unique("ES Poison Role")
-		cls.producer_site = cls.event_producer  # keep flake quiet
-		from event_streaming.tests.utils import producer
-
 		producer().insert({"doctype": "Role", "role_name": cls.role, "desk_access": 1})
 
 	@classmethod
 	def tearDownClass(cls):
-		from event_streaming.tests.utils import producer
-
 		frappe.delete_doc("Role", cls.role, force=True, ignore_missing=True)
 		frappe.db.commit()
 		super().tearDownClass()
