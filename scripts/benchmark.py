@@ -201,6 +201,7 @@ def task_inspect() -> dict:
 		"producers": frappe.get_all("Event Producer", pluck="name"),
 		"positions": frappe.get_all("Event Producer Last Update", pluck="name"),
 		"frappe_version": frappe.__version__,
+		"now": frappe.utils.now(),
 	}
 
 
@@ -296,11 +297,13 @@ def task_add_fake_consumers(urls: list[str]) -> dict:
 	return task_approve(urls)
 
 
-def drop_document(doctype: str, name: str) -> None:
-	"""Remove a record without leaving a Deleted Document, Version or log behind."""
+def drop_document(doctype: str, name: str, since: str) -> None:
+	"""Remove a record we made without leaving a Deleted Document or log behind, with the Versions
+	written since ``since`` (the app's db_set calls during registration write one)."""
 	import frappe
 	from frappe.utils.password import delete_all_passwords_for
 
+	frappe.db.delete("Version", {"ref_doctype": doctype, "docname": name, "creation": (">=", since)})
 	if not frappe.db.exists(doctype, name):
 		return
 	for df in frappe.get_meta(doctype).get_table_fields():
@@ -309,23 +312,23 @@ def drop_document(doctype: str, name: str) -> None:
 	delete_all_passwords_for(doctype, name)
 
 
-def task_drop_consumers(urls: list[str]) -> dict:
+def task_drop_consumers(urls: list[str], since: str) -> dict:
 	import frappe
 
 	from event_streaming.streaming import capture
 
 	for url in urls:
-		drop_document("Event Consumer", url)
+		drop_document("Event Consumer", url, since)
 		frappe.db.delete("Event Update Log Consumer", {"consumer": url})
 	frappe.db.commit()
 	capture.clear_streamed_cache()
 	return {}
 
 
-def task_unsubscribe(producer_url: str) -> dict:
+def task_unsubscribe(producer_url: str, since: str) -> dict:
 	import frappe
 
-	drop_document("Event Producer", producer_url)
+	drop_document("Event Producer", producer_url, since)
 	frappe.db.delete("Event Producer Last Update", {"event_producer": producer_url})
 	frappe.db.commit()
 	return {}
@@ -418,6 +421,7 @@ class Benchmark:
 		self.subscribed = False
 		self.fakes_added = False
 		self.api_keys: dict[str, dict] = {}
+		self.site_start: dict[str, str] = {}
 		self.userstat_before = None
 		self.db = None
 		self.redis_cache = None
@@ -744,6 +748,7 @@ class Benchmark:
 						f"{site} is already subscribed to {self.producer_url}; remove it first"
 					)
 			self.frappe_version = info["frappe_version"]
+			self.site_start[site] = info["now"]
 
 	def ensure_api_keys(self) -> None:
 		for site in (PRODUCER, CONSUMER):
@@ -767,8 +772,13 @@ class Benchmark:
 
 	def unsubscribe(self) -> None:
 		self.say("removing the subscription from both sites")
-		self.task(CONSUMER, "unsubscribe", producer_url=self.producer_url)
-		self.task(PRODUCER, "drop_consumers", urls=[self.consumer_url, *self.fake_urls])
+		self.task(CONSUMER, "unsubscribe", producer_url=self.producer_url, since=self.site_start[CONSUMER])
+		self.task(
+			PRODUCER,
+			"drop_consumers",
+			urls=[self.consumer_url, *self.fake_urls],
+			since=self.site_start[PRODUCER],
+		)
 		self.subscribed = self.fakes_added = False
 
 	# --- measurements -----------------------------------------------------------------------
@@ -813,7 +823,7 @@ class Benchmark:
 						f"{result['seconds']:.2f} s, {cost.get('sql_producer', 0):.1f} SQL/doc"
 					)
 		self.stop_worker()
-		self.task(PRODUCER, "drop_consumers", urls=self.fake_urls)
+		self.task(PRODUCER, "drop_consumers", urls=self.fake_urls, since=self.site_start[PRODUCER])
 		self.fakes_added = False
 		return out
 
@@ -994,11 +1004,15 @@ class Benchmark:
 			self.cache_keys_before |= set(
 				self.redis_cache.keys(f"{self.sites[site]['db_name']}|event_streaming::*")
 			)
-		state_before = self.state()
 		self.preflight()
-		self.enable_userstat()
 		try:
 			self.start_web_server()
+			if self.queued_jobs(["short", "default", "long"]):
+				# jobs an earlier run left behind would otherwise run in the middle of a measurement
+				self.say("letting a worker finish the jobs earlier runs left queued")
+				self.drain()
+			state_before = self.state()
+			self.enable_userstat()
 			for size in self.sizes:
 				self.say(f"measuring N={size} ({self.runs} runs)")
 				self.results[size] = self.measure_size(size)

@@ -182,9 +182,11 @@ class Mapper:
 		]
 
 	def without_foreign_tables(self, values: dict, doctype: str) -> dict:
-		"""Drop remote tables that have no table of the same name here: their rows have nowhere to go."""
-		tables = {df.fieldname for df in frappe.get_meta(doctype).get_table_fields()}
-		return {key: value for key, value in values.items() if not isinstance(value, list) or key in tables}
+		"""Drop remote tables that have no field of the same name here: their rows have nowhere to go."""
+		meta = frappe.get_meta(doctype)
+		return {
+			key: value for key, value in values.items() if not isinstance(value, list) or meta.has_field(key)
+		}
 
 	# --- Update ----------------------------------------------------------------------------------
 
