@@ -92,6 +92,45 @@ class TestReplication(TwoSiteTestCase):
 		self.assertEqual(self.local_seen_by(note["name"]), [user])
 		self.assertNotIn("System Manager", frappe.get_roles(user))
 
+	def test_dynamic_link_target_is_fetched(self):
+		"""A ToDo referring to a Note by Dynamic Link brings the Note, in one batched request."""
+		note = self.producer.insert({"doctype": "Note", "title": unique("dynamic"), "content": "target"})
+		frappe.db.set_value(
+			"Event Producer Document Type", {"parent": PRODUCER_URL, "ref_doctype": "Note"}, "unsubscribe", 1
+		)
+		frappe.db.commit()
+		try:
+			todo = self.producer.insert(
+				{
+					"doctype": "ToDo",
+					"description": unique("dynamic"),
+					"reference_type": "Note",
+					"reference_name": note["name"],
+				}
+			)
+			pull_all()
+		finally:
+			frappe.db.set_value(
+				"Event Producer Document Type",
+				{"parent": PRODUCER_URL, "ref_doctype": "Note"},
+				"unsubscribe",
+				0,
+			)
+			frappe.db.commit()
+		self.assertEqual(frappe.db.get_value("Note", note["name"], "content"), "target")
+		self.assertEqual(frappe.db.get_value("ToDo", todo["name"], "reference_name"), note["name"])
+
+	def test_update_of_a_document_missing_here_brings_its_current_version(self):
+		"""A document that predates the subscription (or was lost) is fetched whole on its next update."""
+		todo = self.producer.insert({"doctype": "ToDo", "description": unique("missing")})
+		pull_all()
+		frappe.db.delete("ToDo", {"name": todo["name"]})
+		frappe.db.commit()
+		self.producer.update("ToDo", todo["name"], {"priority": "High"})
+		pull_all()
+		local = frappe.db.get_value("ToDo", todo["name"], ["description", "priority"], as_dict=True)
+		self.assertEqual((local.description, local.priority), (todo["description"], "High"))
+
 	def test_event_sync_log_records_each_applied_log(self):
 		todo = self.producer.insert({"doctype": "ToDo", "description": unique("sync log")})
 		pull_all()
