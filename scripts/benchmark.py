@@ -1087,7 +1087,7 @@ class Benchmark:
 			["df", "--output=source", datadir], capture_output=True, text=True
 		).stdout.split()[-1]
 		rotational = Path(f"/sys/block/{Path(device).name}/queue/rotational")
-		disk = f"{device} ({'HDD' if rotational.exists() and rotational.read_text().strip() == '1' else 'SSD/virtual'})"
+		disk = f"{device} (rotational={rotational.read_text().strip() if rotational.exists() else '?'})"
 		return (
 			f"{cpu}, {os.cpu_count()} CPUs, {memory / 1048576:.0f} GB RAM; MariaDB {version} "
 			f"(innodb_flush_log_at_trx_commit={flush}) on {disk}; Frappe {self.frappe_version}"
