@@ -10,8 +10,8 @@ Applied changes carry their origin (``frappe.flags.event_streaming_origin``), so
 sends them back to the producer they came from.
 """
 
-import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 import frappe
 from frappe import _
@@ -61,6 +61,7 @@ class Applier:
 		self.peer = peer or transport.producer_peer(event_producer)
 		self.subscriptions = subscriptions_of(event_producer)
 		self.resolver = dependencies.DependencyResolver(self.peer, event_producer.protocol_version == "v2")
+		self.new_sync_logs: list[dict] = []
 
 	def apply_page(self, rows: list[dict]) -> list[str]:
 		"""Apply checked feed rows in order; return the names of the logs that took effect."""
@@ -88,6 +89,7 @@ class Applier:
 				applied.append(row["name"])
 			else:
 				blocked.add(key)
+		self.write_sync_logs()
 		return applied
 
 	def apply_isolated(self, row: dict, subscription: Subscription, sync_log: str | None = None) -> bool:
@@ -160,7 +162,7 @@ class Applier:
 		target_docstatus = changed.pop("docstatus", None)
 		doc.update(changed)
 		apply_row_changes(doc, diff)
-		self.resolver.ensure(doc.as_dict(), subscription.local_doctype, local_name)
+		self.resolver.ensure(touched_values(diff), subscription.local_doctype, local_name)
 
 		if target_docstatus == 1 and doc.docstatus == 0:
 			doc.submit()
@@ -247,9 +249,7 @@ class Applier:
 				values["next_retry_at"] = None
 			frappe.db.set_value("Event Sync Log", sync_log, values)
 			return
-		log = frappe.new_doc("Event Sync Log")
-		log.update(values)
-		log.update(
+		values.update(
 			{
 				"update_type": row["update_type"],
 				"ref_doctype": subscription.local_doctype,
@@ -259,12 +259,30 @@ class Applier:
 				"use_same_name": int(subscription.use_same_name),
 				"mapping": subscription.mapping,
 				"update_log": row["name"],
-				"sequence": row.get("sequence"),
+				"sequence": row.get("sequence") or 0,
 				"retry_count": 0,
 				"next_retry_at": next_retry_at(0) if retry else None,
 			}
 		)
-		log.insert(ignore_permissions=True)
+		self.new_sync_logs.append(values)
+
+	def write_sync_logs(self) -> None:
+		"""Insert the page's new Event Sync Log rows in one statement, in the page's transaction."""
+		if not self.new_sync_logs:
+			return
+		start, user = now_datetime(), frappe.session.user
+		fields = list(self.new_sync_logs[0])
+		rows = []
+		for position, values in enumerate(self.new_sync_logs):
+			# distinct, increasing timestamps keep "oldest first" (retries, per-document order) exact
+			created = start + timedelta(microseconds=position)
+			rows.append(
+				(frappe.generate_hash(length=10), created, created, user, user, *(values[f] for f in fields))
+			)
+		frappe.db.bulk_insert(
+			"Event Sync Log", ["name", "creation", "modified", "owner", "modified_by", *fields], rows
+		)
+		self.new_sync_logs = []
 
 
 def apply_row_changes(doc, diff: dict) -> None:
@@ -305,6 +323,15 @@ def apply_row_changes(doc, diff: dict) -> None:
 		for position, row in enumerate(ordered, start=1):
 			row.idx = position
 		doc.set(table, ordered)
+
+
+def touched_values(diff: dict) -> dict:
+	"""The values an Update brings, shaped like a document, so only their links are checked."""
+	values = dict(diff.get("changed") or {})
+	for part in ("added", "row_changed"):
+		for table, rows in (diff.get(part) or {}).items():
+			values.setdefault(table, []).extend(rows)
+	return values
 
 
 def already_applied(producer: str, log_names: list[str]) -> set[str]:

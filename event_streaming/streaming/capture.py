@@ -68,15 +68,15 @@ def is_streamable(doctype: str) -> bool:
 
 def get_streamed_doctypes() -> frozenset:
 	"""DocTypes with at least one approved, subscribed consumer (cached; see clear_streamed_cache)."""
-	cached = frappe.cache.get_value(STREAMED_DOCTYPES_KEY, generator=_load_streamed_doctypes)
-	return frozenset(cached or ())
+	# the cache also keeps a per-request copy, so this is a dict lookup after the first save
+	return frappe.cache.get_value(STREAMED_DOCTYPES_KEY, generator=_load_streamed_doctypes) or frozenset()
 
 
-def _load_streamed_doctypes() -> list[str]:
+def _load_streamed_doctypes() -> frozenset[str]:
 	if not frappe.db.table_exists("Event Consumer Document Type"):
-		return []
+		return frozenset()
 	row = frappe.qb.DocType("Event Consumer Document Type")
-	return (
+	return frozenset(
 		frappe.qb.from_(row)
 		.select(row.ref_doctype)
 		.distinct()

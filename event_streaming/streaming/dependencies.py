@@ -44,6 +44,8 @@ class DependencyResolver:
 		self.peer = peer
 		self.supports_batch = supports_batch
 		self.in_progress: set[tuple[str, str]] = set()
+		# link targets seen to exist: most logs of a page point at the same few users and masters
+		self.known: set[tuple[str, str]] = set()
 
 	def ensure(self, values: dict, doctype: str, name: str | None = None) -> None:
 		"""Insert every missing link target of ``values`` (a document dict) and of its rows.
@@ -73,7 +75,11 @@ class DependencyResolver:
 					continue
 				if not frappe.db.exists("DocType", target) or frappe.get_meta(target).issingle:
 					continue
-				if not frappe.db.exists(target, name):
+				if (target, name) in self.known:
+					continue
+				if frappe.db.exists(target, name):
+					self.known.add((target, name))
+				else:
 					missing.setdefault(target, set()).add(name)
 		return missing
 

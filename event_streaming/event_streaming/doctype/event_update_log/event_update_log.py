@@ -37,7 +37,10 @@ class EventUpdateLog(Document):
 		from frappe.query_builder.functions import Now
 
 		log = frappe.qb.DocType("Event Update Log")
-		acked = frappe.get_all("Event Consumer", pluck="last_acked_sequence")
+		# v2 consumers hold logs they have not acknowledged; v1 consumers never acknowledge
+		acked = frappe.get_all(
+			"Event Consumer", filters={"last_acked_sequence": (">", 0)}, pluck="last_acked_sequence"
+		)
 		query = (
 			frappe.qb.from_(log)
 			.select(log.name)
