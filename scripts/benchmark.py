@@ -30,6 +30,7 @@ create are removed, and a final check compares table row counts with those at th
 """
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -990,6 +991,7 @@ class Benchmark:
 
 	def run(self) -> dict:
 		started = time.monotonic()
+		self.code, digest = code_version()
 		import pymysql
 		import redis
 
@@ -1026,6 +1028,11 @@ class Benchmark:
 		}
 		if changed:
 			self.notes.append(f"site state differs from the start: {changed}")
+		code_after, digest_after = code_version()
+		if digest_after != digest:
+			self.notes.append(
+				f"the app's code changed during the run ({self.code} → {code_after}); figures may mix both"
+			)
 		self.wall_time = time.monotonic() - started
 		return self.report()
 
@@ -1099,6 +1106,7 @@ class Benchmark:
 			"command": " ".join(sys.argv),
 			"date": time.strftime("%Y-%m-%d %H:%M"),
 			"machine": self.machine(),
+			"code": self.code,
 			"runs": self.runs,
 			"sizes": sizes,
 			"wall_time_s": self.wall_time,
@@ -1277,6 +1285,23 @@ def chunks(values: list, size: int = 1000):
 		yield values[start : start + size]
 
 
+def code_version() -> tuple[str, str]:
+	"""The checkout being measured (commit, plus a note on local edits) and a digest of its code."""
+	git = ["git", "-C", str(REPO)]
+	head = subprocess.run(
+		[*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+	).stdout.strip()
+	edited = subprocess.run(
+		[*git, "status", "--porcelain", "--", "event_streaming"], capture_output=True, text=True
+	)
+	digest = hashlib.sha1()
+	for path in sorted((REPO / "event_streaming").rglob("*")):
+		if path.suffix in (".py", ".json") and path.is_file():
+			digest.update(str(path.relative_to(REPO)).encode() + path.read_bytes())
+	label = (head or "unknown commit") + (" with uncommitted changes" if edited.stdout.strip() else "")
+	return label, digest.hexdigest()
+
+
 def closed_ports(count: int) -> list[int]:
 	"""Local ports nothing listens on: a consumer there refuses every notification at once."""
 	ports = []
@@ -1336,6 +1361,7 @@ def main(argv=None) -> int:
 	print()
 	print(data["table"])
 	print()
+	print(f"Code: {data['code']}")
 	print(f"Machine: {data['machine']}")
 	print(f"Wall time: {data['wall_time_s'] / 60:.1f} min")
 	for note in data["notes"]:
