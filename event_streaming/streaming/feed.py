@@ -44,8 +44,16 @@ def assign_sequences() -> int:
 		)
 		if names:
 			top = frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0
-			for position, name in enumerate(names, start=top + 1):
-				frappe.db.set_value("Event Update Log", name, "sequence", position, update_modified=False)
+			for start in range(0, len(names), 1000):
+				batch = names[start : start + 1000]
+				# one statement per thousand logs: a long backlog is numbered within the request
+				frappe.db.sql("SET @event_streaming_sequence = %s", (top + start,))  # nosemgrep
+				frappe.db.sql(
+					"""UPDATE `tabEvent Update Log`
+					SET sequence = (@event_streaming_sequence := @event_streaming_sequence + 1)
+					WHERE name IN %(names)s ORDER BY creation, name""",
+					{"names": tuple(batch)},
+				)  # nosemgrep: user variables have no query builder form
 		frappe.db.commit()  # nosemgrep: numbering is its own transaction, visible to every reader
 	return len(names)
 

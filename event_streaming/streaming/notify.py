@@ -7,6 +7,8 @@ with a timeout. A consumer that does not answer is retried with exponential back
 scheduler; a dead peer never pins a worker, and the pull's own safety net covers lost pings.
 """
 
+import time
+
 import frappe
 from frappe.utils import add_to_date, get_url, now_datetime
 
@@ -16,6 +18,7 @@ NOTIFY_KEY = "notify"
 NOTIFY_METHOD = "event_streaming.event_streaming.doctype.event_producer.event_producer.new_event_notification"
 BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 3600
+MIN_ROUND_SECONDS = 1.0
 
 
 def request_notification() -> None:
@@ -23,8 +26,20 @@ def request_notification() -> None:
 
 
 def notify_consumers() -> None:
-	"""Background job: number new logs, then ping every consumer that is due."""
-	jobs.run_coalesced(NOTIFY_KEY, notify_all_due, wait=0)
+	"""Background job: number new logs, then ping every consumer that is due.
+
+	While writes keep coming the job goes round again, at most once per MIN_ROUND_SECONDS: the
+	changes of that second reach consumers in one ping instead of one ping per transaction."""
+	last_round = [0.0]
+
+	def round_of_pings():
+		wait = MIN_ROUND_SECONDS - (time.monotonic() - last_round[0])
+		if wait > 0:
+			time.sleep(wait)
+		last_round[0] = time.monotonic()
+		notify_all_due()
+
+	jobs.run_coalesced(NOTIFY_KEY, round_of_pings, wait=0)
 
 
 def notify_all_due(include_backing_off: bool = False) -> None:

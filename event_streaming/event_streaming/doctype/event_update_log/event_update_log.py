@@ -34,7 +34,7 @@ class EventUpdateLog(Document):
 	def clear_old_logs(days: int = 90):
 		"""Log Settings retention: numbered logs older than ``days`` that every v2 consumer acknowledged."""
 		from frappe.query_builder import Interval
-		from frappe.query_builder.functions import Now
+		from frappe.query_builder.functions import Max, Now
 
 		log = frappe.qb.DocType("Event Update Log")
 		# v2 consumers hold logs they have not acknowledged; v1 consumers never acknowledge
@@ -47,6 +47,8 @@ class EventUpdateLog(Document):
 			.where(log.creation < (Now() - Interval(days=days)))
 			.where(log.sequence > 0)
 		)
+		# the newest numbered log stays: numbering continues from it, so consumers' cursors stay valid
+		query = query.where(log.sequence < frappe.qb.from_(log).select(Max(log.sequence)))
 		if acked:
 			query = query.where(log.sequence <= min(int(value or 0) for value in acked))
 		names = query.run(pluck=True)
