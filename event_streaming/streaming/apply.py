@@ -95,9 +95,7 @@ class Applier:
 	def apply_isolated(self, row: dict, subscription: Subscription, sync_log: str | None = None) -> bool:
 		"""Apply one log inside a savepoint and record the outcome; True if it took effect."""
 		savepoint = "event_streaming_apply"
-		# link checks memoise lookups for the whole process, including misses: a target inserted
-		# since (by a dependency fetch or by an operator before a resync) must be seen
-		frappe.db.value_cache.clear()
+		forget_misses()
 		frappe.db.savepoint(savepoint)
 		try:
 			local_name = self.apply(row, subscription)
@@ -323,6 +321,14 @@ def apply_row_changes(doc, diff: dict) -> None:
 		for position, row in enumerate(ordered, start=1):
 			row.idx = position
 		doc.set(table, ordered)
+
+
+def forget_misses() -> None:
+	"""Link checks memoise lookups for the whole process, misses included: a target inserted since
+	(by a dependency fetch, or by an operator before a resync) must be found. Hits stay cached."""
+	cache = frappe.db.value_cache
+	for key in [key for key, value in cache.items() if not value]:
+		del cache[key]
 
 
 def touched_values(diff: dict) -> dict:

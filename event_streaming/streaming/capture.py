@@ -135,13 +135,13 @@ def capture_rename(doc, method: str, old_name: str, new_name: str, merge: bool =
 
 
 def isolated(write, doc, method: str) -> None:
-	"""Run a log write in a savepoint: on failure undo it, record why, and let the save go on."""
-	savepoint = "event_streaming_capture"
-	frappe.db.savepoint(savepoint)
+	"""Run a log write; on failure record why and let the save go on.
+
+	No savepoint: the write is one INSERT, and a failed statement leaves the transaction as it was
+	(errors that abort a whole transaction, such as deadlocks, would abort the user's save anyway)."""
 	try:
 		write()
 	except Exception:
-		frappe.db.rollback(save_point=savepoint)
 		frappe.log_error(
 			title=f"Event Streaming: could not log {method} of {doc.doctype}",
 			reference_doctype=doc.doctype,

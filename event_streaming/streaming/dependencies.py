@@ -46,6 +46,7 @@ class DependencyResolver:
 		self.in_progress: set[tuple[str, str]] = set()
 		# link targets seen to exist: most logs of a page point at the same few users and masters
 		self.known: set[tuple[str, str]] = set()
+		self.fetchable: dict[str, bool] = {}
 
 	def ensure(self, values: dict, doctype: str, name: str | None = None) -> None:
 		"""Insert every missing link target of ``values`` (a document dict) and of its rows.
@@ -73,7 +74,7 @@ class DependencyResolver:
 				target = df.options if df.fieldtype == "Link" else row_values.get(df.options)
 				if not target or target in NEVER_FETCHED or (target, name) in self.in_progress:
 					continue
-				if not frappe.db.exists("DocType", target) or frappe.get_meta(target).issingle:
+				if not self.is_fetchable(target):
 					continue
 				if (target, name) in self.known:
 					continue
@@ -82,6 +83,13 @@ class DependencyResolver:
 				else:
 					missing.setdefault(target, set()).add(name)
 		return missing
+
+	def is_fetchable(self, doctype: str) -> bool:
+		if doctype not in self.fetchable:
+			self.fetchable[doctype] = (
+				bool(frappe.db.exists("DocType", doctype)) and not frappe.get_meta(doctype).issingle
+			)
+		return self.fetchable[doctype]
 
 	def _documents_in(self, values: dict, doctype: str):
 		yield values, doctype

@@ -2,7 +2,7 @@
 # For license information, please see license.txt
 """One way to run background work: coalesced, exclusive jobs that never drop a request.
 
-``request_run(key, method)`` marks ``key`` pending and queues a job unless one is already queued.
+``request_run(key, method)`` marks ``key`` pending and queues a job unless one is queued or running.
 The job takes a site-wide database lock for ``key`` and runs its work while the pending mark is
 set, clearing the mark before each round. A request that arrives while the work runs therefore
 causes one more round (never a dropped change), and two workers never run the same key at once.
@@ -31,11 +31,15 @@ def queued_key(key: str) -> str:
 	return f"event_streaming::queued::{key}"
 
 
+def running_key(key: str) -> str:
+	return f"event_streaming::running::{key}"
+
+
 def request_run(key: str, method: str, queue: str = "default", timeout: int | None = None, **kwargs) -> None:
 	"""Ask for ``method(**kwargs)`` to run (again) soon; cheap to call on every change."""
 	frappe.cache.set_value(pending_key(key), 1, expires_in_sec=PENDING_TTL)
-	if frappe.cache.exists(queued_key(key)):
-		return  # the queued job will see the pending mark
+	if frappe.cache.exists(queued_key(key), running_key(key)):
+		return  # a queued or running job will see the pending mark
 	frappe.cache.set_value(queued_key(key), 1, expires_in_sec=QUEUED_TTL)
 	frappe.enqueue(
 		method,
@@ -53,9 +57,15 @@ def run_coalesced(key: str, work: Callable[[], None], wait: int = 0) -> bool:
 		if not acquired:
 			# Another worker runs this key and will see the pending mark we leave in place.
 			return False
-		while frappe.cache.exists(pending_key(key)):
-			frappe.cache.delete_value(pending_key(key))
-			work()
+		while True:
+			frappe.cache.set_value(running_key(key), 1, expires_in_sec=QUEUED_TTL)
+			while frappe.cache.exists(pending_key(key)):
+				frappe.cache.delete_value(pending_key(key))
+				work()
+			frappe.cache.delete_value(running_key(key))
+			# a request that saw the running mark just before it was removed is handled here
+			if not frappe.cache.exists(pending_key(key)):
+				break
 	return True
 
 
