@@ -89,12 +89,17 @@ def clear_streamed_cache() -> None:
 	frappe.cache.delete_value(STREAMED_DOCTYPES_KEY)
 
 
-def capture(doc, method: str | None = None) -> None:
-	"""doc_events handler for every DocType (registered for "*" in hooks.py)."""
+def is_captured(doctype: str) -> bool:
+	"""The hot path of every save: flags, then one cached set lookup; no query once warm."""
 	flags = frappe.flags
 	if flags.in_install or flags.in_migrate or flags.in_patch or flags.in_uninstall:
-		return
-	if doc.doctype in NEVER_STREAMED or doc.doctype not in get_streamed_doctypes():
+		return False
+	return doctype not in NEVER_STREAMED and doctype in get_streamed_doctypes()
+
+
+def capture(doc, method: str | None = None) -> None:
+	"""doc_events handler for every DocType (registered for "*" in hooks.py)."""
+	if not is_captured(doc.doctype):
 		return
 	if method in ("on_update", "on_submit") and doc.flags.in_insert:
 		# the Create snapshot written by after_insert already holds this state
@@ -124,10 +129,7 @@ def capture_rename(doc, method: str, old_name: str, new_name: str, merge: bool =
 
 	Original consumers apply it as an empty update to the old name (harmless); ours rename.
 	"""
-	flags = frappe.flags
-	if flags.in_install or flags.in_migrate or flags.in_patch:
-		return
-	if doc.doctype in NEVER_STREAMED or doc.doctype not in get_streamed_doctypes():
+	if not is_captured(doc.doctype):
 		return
 	data = diffing.empty_diff()
 	data["rename"] = {"old_name": old_name, "new_name": new_name, "merge": bool(merge)}
