@@ -47,6 +47,8 @@ class DependencyResolver:
 		# link targets seen to exist: most logs of a page point at the same few users and masters
 		self.known: set[tuple[str, str]] = set()
 		self.fetchable: dict[str, bool] = {}
+		# documents this resolver inserted: whatever was looked up about them before is stale
+		self.inserted: set[tuple[str, str]] = set()
 
 	def ensure(self, values: dict, doctype: str, name: str | None = None) -> None:
 		"""Insert every missing link target of ``values`` (a document dict) and of its rows.
@@ -83,6 +85,10 @@ class DependencyResolver:
 				else:
 					missing.setdefault(target, set()).add(name)
 		return missing
+
+	def forget_known(self) -> None:
+		"""After a rollback: targets seen inside the rolled-back savepoint may be gone again."""
+		self.known.clear()
 
 	def is_fetchable(self, doctype: str) -> bool:
 		if doctype not in self.fetchable:
@@ -129,6 +135,7 @@ class DependencyResolver:
 			# a link back to a document still being resolved (a cycle) is inserted right after
 			doc.flags.ignore_links = self.links_into_progress(remote, doctype)
 			doc.insert(set_name=remote["name"], set_child_names=False)
+			self.inserted.add(key)
 		finally:
 			self.in_progress.discard(key)
 

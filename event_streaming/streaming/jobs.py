@@ -37,8 +37,7 @@ def running_key(key: str) -> str:
 
 def request_run(key: str, method: str, queue: str = "default", timeout: int | None = None, **kwargs) -> None:
 	"""Ask for ``method(**kwargs)`` to run (again) soon; cheap to call on every change."""
-	frappe.cache.set_value(pending_key(key), 1, expires_in_sec=PENDING_TTL)
-	if frappe.cache.exists(queued_key(key), running_key(key)):
+	if mark_pending_and_check_busy(key):
 		return  # a queued or running job will see the pending mark
 	frappe.cache.set_value(queued_key(key), 1, expires_in_sec=QUEUED_TTL)
 	frappe.enqueue(
@@ -48,6 +47,16 @@ def request_run(key: str, method: str, queue: str = "default", timeout: int | No
 		job_id=f"event_streaming::{key}::{frappe.generate_hash(length=8)}",
 		**kwargs,
 	)
+
+
+def mark_pending_and_check_busy(key: str) -> bool:
+	"""Set the pending mark and tell whether a job is queued or running, in one round trip: this
+	runs after every commit that wrote a log, so a second round trip would tax every write."""
+	cache = frappe.cache
+	pipe = cache.pipeline(transaction=False)
+	pipe.set(cache.make_key(pending_key(key)), 1, ex=PENDING_TTL)
+	pipe.exists(cache.make_key(queued_key(key)), cache.make_key(running_key(key)))
+	return bool(pipe.execute()[1])
 
 
 def run_coalesced(key: str, work: Callable[[], None], wait: int = 0) -> bool:

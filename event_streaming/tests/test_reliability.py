@@ -10,7 +10,7 @@ import time
 
 import frappe
 
-from event_streaming.streaming import pull
+from event_streaming.streaming import apply, diff, pull
 from event_streaming.tests.utils import PRODUCER_URL, TwoSiteTestCase, producer, pull_all, unique
 
 
@@ -177,3 +177,76 @@ class TestPoisonLog(TwoSiteTestCase):
 			self.assertEqual(status, "Synced", frappe.db.get_value("Event Sync Log", row.name, "error"))
 		frappe.db.commit()
 		self.assertEqual(frappe.db.get_value("ToDo", poison["name"], "description"), "poison, later change")
+
+
+class TestPageLookups(TwoSiteTestCase):
+	"""A page's documents are looked up in one query per DocType; what changes meanwhile is seen."""
+
+	subscribe = [{"ref_doctype": "ToDo"}, {"ref_doctype": "Note"}]
+
+	def applier(self):
+		return apply.Applier(frappe.get_doc("Event Producer", PRODUCER_URL))
+
+	def test_update_of_a_document_fetched_as_a_dependency_earlier_in_the_page(self):
+		"""The page index says the Note is absent; the ToDo before it fetches it; its Update applies."""
+		note = self.producer.insert({"doctype": "Note", "title": unique("dependency note"), "content": "v1"})
+		todo = self.producer.insert(
+			{
+				"doctype": "ToDo",
+				"description": unique("points at a note"),
+				"reference_type": "Note",
+				"reference_name": note["name"],
+			}
+		)
+		# let the notified pull run, then forget both here: the page below must fetch the Note
+		pull_all()
+		frappe.delete_doc("ToDo", todo["name"], force=True, ignore_missing=True)
+		frappe.delete_doc("Note", note["name"], force=True, ignore_missing=True)
+		frappe.db.commit()
+		rows = [
+			feed_row("Create", "ToDo", todo["name"], self.producer.get("ToDo", todo["name"])),
+			feed_row("Update", "Note", note["name"], {**diff.empty_diff(), "changed": {"content": "v3"}}),
+		]
+		applied = self.applier().apply_page(rows)
+		frappe.db.commit()
+
+		self.assertEqual(applied, [row["name"] for row in rows])
+		self.assertEqual(frappe.db.count("Note", {"name": note["name"]}), 1)
+		self.assertEqual(frappe.db.get_value("Note", note["name"], "content"), "v3")
+
+	def test_create_of_a_hash_named_document_already_here_makes_no_second_copy(self):
+		"""Frappe renames a hash-named insert whose name is taken; the copy must not stay."""
+		todo = self.producer.insert({"doctype": "ToDo", "description": unique("only once")})
+		pull_all()
+		applier = self.applier()
+		row = feed_row("Create", "ToDo", todo["name"], self.producer.get("ToDo", todo["name"]))
+		applier.local_names[("ToDo", todo["name"])] = None  # stale: made before the ToDo arrived
+
+		self.assertFalse(applier.apply_isolated(row, applier.subscriptions["ToDo"]))
+		applier.write_sync_logs()
+		frappe.db.commit()
+
+		self.assertEqual(frappe.db.count("ToDo", {"description": todo["description"]}), 1)
+		failed = frappe.db.get_value(
+			"Event Sync Log", {"update_log": row["name"]}, ["name", "error"], as_dict=True
+		)
+		self.assertIn("already exists", failed.error)
+		# its automatic retry looks the document up and finds it: synced, still one copy
+		frappe.db.set_value("Event Sync Log", failed.name, "next_retry_at", frappe.utils.add_days(None, -1))
+		frappe.db.commit()
+		pull.retry_failed_logs()
+		self.assertEqual(frappe.db.get_value("Event Sync Log", failed.name, "status"), "Synced")
+		self.assertEqual(frappe.db.count("ToDo", {"description": todo["description"]}), 1)
+
+
+def feed_row(update_type: str, doctype: str, docname: str, data: dict) -> dict:
+	"""A checked feed row, as apply receives it, for a log this site has never seen."""
+	return {
+		"name": unique("log"),
+		"update_type": update_type,
+		"ref_doctype": doctype,
+		"docname": docname,
+		"data": data,
+		"creation": frappe.utils.now(),
+		"sequence": 0,
+	}
