@@ -141,7 +141,7 @@ def task_local_insert(doctype: str, tag: str, count: int, page: int) -> dict:
 	return {"seconds": time.perf_counter() - start, "names": names}
 
 
-def task_pull(producer_url: str) -> dict:
+def task_pull(producer_url: str, tag: str) -> dict:
 	import frappe
 
 	from event_streaming.streaming import pull
@@ -149,7 +149,7 @@ def task_pull(producer_url: str) -> dict:
 	# warmed as the local insert is: one rolled-back insert each, so imports and meta are loaded
 	# before the clock starts in both measurements
 	for doctype in SUBSCRIBED:
-		warm_up(doctype, "pullwarmup")
+		warm_up(doctype, tag)
 	for doctype in ("Event Sync Log", "Event Producer", "Event Producer Last Update"):
 		frappe.get_meta(doctype)
 	frappe.get_doc("Event Producer", producer_url)
@@ -858,7 +858,7 @@ class Benchmark:
 				)
 				self.wait_quiet()
 				before = self.mark()
-				pulled = self.task(CONSUMER, "pull", producer_url=self.producer_url)
+				pulled = self.task(CONSUMER, "pull", producer_url=self.producer_url, tag=f"{tag}P")
 				self.wait_quiet()
 				after = self.mark()
 				cost = self.costs(before, after, size)

@@ -118,6 +118,8 @@ start_worker
 # --- the suite ----------------------------------------------------------------------------
 say "running the suite on $consumer (producer: $producer)"
 args=(--site "$consumer" run-tests --app event_streaming)
+# --only test_capture is short for --only event_streaming.tests.test_capture
+[ -n "$only_module" ] && [[ "$only_module" != *.* ]] && only_module="event_streaming.tests.$only_module"
 [ -n "$only_module" ] && args=(--site "$consumer" run-tests --module "$only_module")
 EVENT_STREAMING_PRODUCER_URL="http://$producer:$port" EVENT_STREAMING_PRODUCER_SITE="$producer" \
 	frappe_cmd "${args[@]}" "${extra[@]}" 2>&1 | tee "$logs/run-tests.log"
