@@ -87,6 +87,16 @@ def _load_streamed_doctypes() -> frozenset[str]:
 
 
 def clear_streamed_cache() -> None:
+	"""Forget the streamed set now and once more after commit: a request that reloads it in between
+	(a save on another worker while this transaction is still open) would otherwise cache the state
+	from before this change until the next one, and changes to a newly approved DocType would go
+	uncaptured."""
+	forget_streamed_doctypes()
+	if forget_streamed_doctypes not in frappe.db.after_commit._functions:
+		frappe.db.after_commit.add(forget_streamed_doctypes)
+
+
+def forget_streamed_doctypes() -> None:
 	frappe.cache.delete_value(STREAMED_DOCTYPES_KEY)
 
 

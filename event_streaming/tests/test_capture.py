@@ -129,6 +129,16 @@ class TestCapture(FrappeTestCase):
 		self.assertFalse(frappe.db.exists("Event Consumer", "http://elsewhere.example.com"))
 
 
+class TestStreamedDocTypesCache(FrappeTestCase):
+	def test_a_set_reloaded_before_the_change_commits_is_forgotten_at_commit(self):
+		"""Another worker reloading the set while an approval is uncommitted must not pin the old set."""
+		capture.clear_streamed_cache()
+		capture.get_streamed_doctypes()  # reloaded from the state before this transaction commits
+		self.assertTrue(frappe.cache.exists(capture.STREAMED_DOCTYPES_KEY))
+		frappe.db.commit()
+		self.assertFalse(frappe.cache.exists(capture.STREAMED_DOCTYPES_KEY))
+
+
 class TestNotificationBackoff(FrappeTestCase):
 	def setUp(self):
 		self.consumer = make_local_consumer(["ToDo"])
