@@ -3,8 +3,14 @@
 """Subscribing: clear errors for bad input with nothing half-created on either site, idempotent
 re-registration, and approval decided (and mirrored) by the producer."""
 
-import frappe
+import socket
+import threading
+import time
 
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from event_streaming.streaming import transport
 from event_streaming.tests.utils import (
 	PRODUCER_URL,
 	TwoSiteTestCase,
@@ -145,3 +151,42 @@ class TestRegistration(TwoSiteTestCase):
 		remote = producer().get("Event Consumer", frappe.utils.get_url())
 		self.assertEqual(remote["consumer_doctypes"][0]["condition"], "doc.priority == 'High'")
 		self.assertEqual(remote["consumer_doctypes"][0]["status"], "Pending")
+
+
+class TestTransport(FrappeTestCase):
+	"""A peer that accepts the connection and then says nothing, or says something that is not
+	Frappe: a clear PeerError within the timeout, never a hung worker or a traceback."""
+
+	def serve(self, reply: bytes | None):
+		listener = socket.socket()
+		listener.bind(("127.0.0.1", 0))
+		listener.listen()
+		self.addCleanup(listener.close)
+
+		def answer():
+			connection, _address = listener.accept()
+			with connection:
+				connection.recv(65536)
+				if reply is None:
+					time.sleep(5)  # holds the connection open past the caller's timeout
+				else:
+					connection.sendall(reply)
+
+		threading.Thread(target=answer, daemon=True).start()
+		return transport.Peer(
+			f"http://127.0.0.1:{listener.getsockname()[1]}", "key", "secret", timeout=(1, 1)
+		)
+
+	def test_silent_peer_times_out(self):
+		peer = self.serve(None)
+		started = time.monotonic()
+		with self.assertRaises(transport.PeerError) as raised:
+			peer.call("frappe.ping")
+		self.assertLess(time.monotonic() - started, 4)
+		self.assertIn("did not answer within 1 seconds", str(raised.exception))
+
+	def test_peer_answering_garbage_is_reported(self):
+		peer = self.serve(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot json!")
+		with self.assertRaises(transport.PeerError) as raised:
+			peer.call("frappe.ping", names=["a", "b"])
+		self.assertIn("did not answer with JSON", str(raised.exception))
