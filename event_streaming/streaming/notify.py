@@ -19,6 +19,7 @@ NOTIFY_METHOD = "event_streaming.event_streaming.doctype.event_producer.event_pr
 BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 3600
 MIN_ROUND_SECONDS = 1.0
+LAST_NOTIFIED_RESOLUTION_SECONDS = 60
 
 
 def request_notification() -> None:
@@ -96,15 +97,26 @@ def notify_one(consumer) -> bool:
 			update_modified=False,
 		)
 		return False
-	frappe.db.set_value(
-		"Event Consumer",
-		consumer.name,
-		{
-			"notify_failures": 0,
-			"next_notify_at": None,
-			"last_notify_error": None,
-			"last_notified_at": now_datetime(),
-		},
-		update_modified=False,
-	)
+	now = now_datetime()
+	if needs_delivery_record(consumer, now):
+		frappe.db.set_value(
+			"Event Consumer",
+			consumer.name,
+			{
+				"notify_failures": 0,
+				"next_notify_at": None,
+				"last_notify_error": None,
+				"last_notified_at": now,
+			},
+			update_modified=False,
+		)
 	return True
+
+
+def needs_delivery_record(consumer, now) -> bool:
+	"""Whether a successful ping must be written down: always after failures, otherwise at most once a
+	minute. During a burst the job pings every second, and a row update plus commit each time competed
+	with the writes being streamed."""
+	if consumer.notify_failures or consumer.last_notify_error or not consumer.last_notified_at:
+		return True
+	return (now - consumer.last_notified_at).total_seconds() >= LAST_NOTIFIED_RESOLUTION_SECONDS

@@ -160,3 +160,17 @@ class TestNotificationBackoff(FrappeTestCase):
 		second_delay = (self.consumer.next_notify_at - frappe.utils.now_datetime()).total_seconds()
 		self.assertGreater(second_delay, first_delay)
 		self.assertTrue(self.consumer.last_notify_error)
+
+	def test_successful_pings_are_written_down_at_most_once_a_minute(self):
+		now = frappe.utils.now_datetime()
+		self.consumer.update({"notify_failures": 0, "last_notify_error": None, "last_notified_at": None})
+		self.assertTrue(notify.needs_delivery_record(self.consumer, now))
+		self.consumer.last_notified_at = frappe.utils.add_to_date(now, seconds=-5)
+		self.assertFalse(notify.needs_delivery_record(self.consumer, now))
+		self.consumer.last_notified_at = frappe.utils.add_to_date(now, seconds=-61)
+		self.assertTrue(notify.needs_delivery_record(self.consumer, now))
+		# a recovery is always recorded, so the failure count and error clear at once
+		self.consumer.update(
+			{"notify_failures": 2, "last_notified_at": frappe.utils.add_to_date(now, seconds=-5)}
+		)
+		self.assertTrue(notify.needs_delivery_record(self.consumer, now))
