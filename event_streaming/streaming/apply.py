@@ -319,12 +319,14 @@ class Applier:
 		if not self.new_sync_logs:
 			return
 		start, user = now_datetime(), frappe.session.user
-		fields = ["name", "creation", "modified", "owner", "modified_by", *self.new_sync_logs[0]]
+		columns = list(self.new_sync_logs[0])
+		fields = ["name", "creation", "modified", "owner", "modified_by", *columns]
 		values = []
 		for position, log in enumerate(self.new_sync_logs):
 			# distinct, increasing timestamps keep "oldest first" (retries, per-document order) exact
 			created = start + timedelta(microseconds=position)
-			values.extend((frappe.generate_hash(length=10), created, created, user, user, *log.values()))
+			values.extend((frappe.generate_hash(length=10), created, created, user, user))
+			values.extend(log[column] for column in columns)
 		row = "({})".format(", ".join(["%s"] * len(fields)))
 		frappe.db.sql(
 			"INSERT INTO `tabEvent Sync Log` ({}) VALUES {}".format(

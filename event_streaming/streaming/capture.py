@@ -92,8 +92,7 @@ def clear_streamed_cache() -> None:
 	from before this change until the next one, and changes to a newly approved DocType would go
 	uncaptured."""
 	forget_streamed_doctypes()
-	if forget_streamed_doctypes not in frappe.db.after_commit._functions:
-		frappe.db.after_commit.add(forget_streamed_doctypes)
+	once_after_commit(forget_streamed_doctypes)
 
 
 def forget_streamed_doctypes() -> None:
@@ -239,8 +238,13 @@ def insert_log(update_type: str, doc, data, docname: str | None = None) -> None:
 		),
 	)  # nosemgrep: a constant statement, the hot path of every streamed save
 	# one notification per transaction, however many logs it writes; dropped on rollback
-	if request_notification not in frappe.db.after_commit._functions:
-		frappe.db.after_commit.add(request_notification)
+	once_after_commit(request_notification)
+
+
+def once_after_commit(callback) -> None:
+	"""Run ``callback`` after this transaction commits, once however often it is asked for."""
+	if callback not in frappe.db.after_commit._functions:
+		frappe.db.after_commit.add(callback)
 
 
 def request_notification() -> None:

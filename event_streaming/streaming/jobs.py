@@ -49,6 +49,11 @@ def request_run(key: str, method: str, queue: str = "default", timeout: int | No
 	)
 
 
+def mark_pending(key: str) -> None:
+	"""Ask for one more round of ``key`` from whoever runs it next (see run_coalesced)."""
+	frappe.cache.set(frappe.cache.make_key(pending_key(key)), 1, ex=PENDING_TTL)
+
+
 def mark_pending_and_check_busy(key: str) -> bool:
 	"""Set the pending mark and tell whether a job is queued or running, in one round trip: this
 	runs after every commit that wrote a log, so a second round trip would tax every write."""

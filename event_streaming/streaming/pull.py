@@ -45,7 +45,7 @@ def pull_job(event_producer: str) -> None:
 
 def pull_now(event_producer: str, wait: int = 120) -> int:
 	"""Pull synchronously (tests, the Pull Now button, bench commands); returns logs applied."""
-	frappe.cache.set_value(jobs.pending_key(pull_key(event_producer)), 1, expires_in_sec=jobs.PENDING_TTL)
+	jobs.mark_pending(pull_key(event_producer))
 	counter = {"applied": 0}
 
 	def work():
