@@ -46,13 +46,14 @@ OUR_TABLES = {
 	"tabEvent Producer", "tabEvent Producer Document Type", "tabEvent Consumer",
 	"tabEvent Consumer Document Type", "tabEvent Update Log", "tabEvent Update Log Consumer",
 	"tabEvent Sync Log", "tabEvent Producer Last Update", "tabDocument Type Mapping",
-	"tabDocument Type Field Mapping",
+	"tabDocument Type Field Mapping", "tabEvent Initial Sync",
 }
 tables = sorted(OUR_TABLES & set(frappe.db.get_tables(cached=False)))
 fields = frappe.get_all("Custom Field", filters={"fieldname": ("in", ["remote_docname", "remote_site_name"])}, pluck="name")
 if phase == "installed":
-	assert len(ours) == 11, ours
-	assert len(tables) == 10, tables
+	assert len(ours) == 12, ours
+	assert len(tables) == 11, tables
+	assert frappe.db.exists("Role", "Event Streaming Subscriber"), "the subscriber role is missing"
 	from frappe.custom.doctype.custom_field.custom_field import create_custom_field
 
 	for fieldname in ("remote_docname", "remote_site_name"):
@@ -62,6 +63,8 @@ else:
 	leftovers = {"doctypes": ours, "tables": tables, "custom_fields": fields}
 	leftovers["module"] = frappe.db.exists("Module Def", "Event Streaming")
 	leftovers["workspace"] = frappe.db.exists("Workspace", "Event Streaming")
+	leftovers["role"] = frappe.db.exists("Role", "Event Streaming Subscriber")
+	leftovers["report"] = frappe.db.exists("Report", "Event Streaming Health")
 	assert not any(leftovers.values()), leftovers
 print(phase, "ok")
 PY

@@ -42,9 +42,10 @@ python="$bench_path/env/bin/python"
 [ -x "$python" ] || fail "no Python environment in $bench_path/env"
 mkdir -p "$logs"
 
-frappe_cmd() { (cd "$bench_path/sites" && "$python" -m frappe.utils.bench_helper frappe "$@"); }
-# MariaDB, Redis, the web server and the worker start one way for every script
+# MariaDB, Redis, the web server and the worker start one way for every script, and so are the
+# two sites set up (scripts/dev_bench.sh uses the same)
 source "$here/scripts/lib/bench_services.sh"
+source "$here/scripts/lib/two_sites.sh"
 
 pidfile="$logs/processes.pid"
 # processes left running by an earlier --keep-running run serve old code: stop them first
@@ -69,47 +70,7 @@ trap cleanup EXIT
 ensure_database_and_redis
 
 # --- sites --------------------------------------------------------------------------------
-grep -qx event_streaming "$bench_path/sites/apps.txt" || echo event_streaming >>"$bench_path/sites/apps.txt"
-if [ "$(readlink -f "$bench_path/apps/event_streaming")" != "$here" ]; then
-	say "linking this checkout into the bench"
-	rm -rf "$bench_path/apps/event_streaming"
-	ln -s "$here" "$bench_path/apps/event_streaming"
-	"$python" -m pip install -q -e "$here" >"$logs/pip.log" 2>&1 || fail "pip install of the app failed (see $logs/pip.log)"
-fi
-"$python" -c "import event_streaming" 2>/dev/null || "$python" -m pip install -q -e "$here" >"$logs/pip.log" 2>&1
-
-checkout_id="$(cd "$here" && { git rev-parse HEAD 2>/dev/null; git status --porcelain -- '*.json' '*.py' 2>/dev/null | md5sum; } | md5sum | cut -c1-12)"
-for site in "$producer" "$consumer"; do
-	if [ ! -d "$bench_path/sites/$site" ]; then
-		say "creating $site"
-		frappe_cmd new-site "$site" --db-root-username root --db-root-password "$db_root_password" \
-			--admin-password admin --no-mariadb-socket >"$logs/new-site-$site.log" 2>&1 \
-			|| fail "could not create $site (see $logs/new-site-$site.log)"
-	fi
-	frappe_cmd --site "$site" set-config host_name "http://$site:$port" >/dev/null
-	frappe_cmd --site "$site" set-config allow_tests 1 --parse >/dev/null
-	frappe_cmd --site "$site" set-config pause_scheduler 1 --parse >/dev/null
-	if ! frappe_cmd --site "$site" list-apps 2>/dev/null | grep -q event_streaming; then
-		say "installing event_streaming on $site"
-		frappe_cmd --site "$site" install-app event_streaming >"$logs/install-$site.log" 2>&1 \
-			|| fail "install-app failed on $site (see $logs/install-$site.log)"
-		rm -f "$bench_path/sites/$site/.event_streaming_checkout"
-	fi
-	if [ "$(cat "$bench_path/sites/$site/.event_streaming_checkout" 2>/dev/null)" != "$checkout_id" ]; then
-		say "migrating $site to this checkout"
-		frappe_cmd --site "$site" migrate >"$logs/migrate-$site.log" 2>&1 \
-			|| fail "migrate failed on $site (see $logs/migrate-$site.log)"
-		echo "$checkout_id" >"$bench_path/sites/$site/.event_streaming_checkout"
-	fi
-	if ! getent hosts "$site" >/dev/null; then
-		if [ -w /etc/hosts ]; then
-			say "adding $site to /etc/hosts"
-			echo "127.0.0.1 $site" >>/etc/hosts
-		else
-			fail "$site does not resolve; add '127.0.0.1 $site' to /etc/hosts"
-		fi
-	fi
-done
+setup_two_sites
 
 # --- web server and worker ----------------------------------------------------------------
 start_web_server

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The one way to start what the two-site bench needs: MariaDB, Redis, the web server and a worker.
+# The one way to start what the two-site bench needs: MariaDB, Redis, the web server, a worker and
+# (for the demo of scripts/dev_bench.sh) the scheduler.
 #
-# scripts/two_site_tests.sh sources this file; scripts/benchmark.py runs it as a command:
+# scripts/two_site_tests.sh and scripts/dev_bench.sh source this file; scripts/benchmark.py runs it
+# as a command:
 #   scripts/lib/bench_services.sh ensure-backing              start MariaDB and Redis if they are down
 #   scripts/lib/bench_services.sh web-server-up               exit 0 if something answers on the port
 #   scripts/lib/bench_services.sh run-web-server [gunicorn args]
@@ -12,12 +14,39 @@
 # EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD and EVENT_STREAMING_LOGS.
 
 ensure_database_and_redis() {
+	ensure_mariadb
+	ensure_redis
+}
+
+# Daemons outlive the script that starts them: they must not inherit its descriptors, or one held
+# by a caller (the lock of `flock /tmp/es-bench.lock ...`) stays taken for as long as they run.
+close_inherited_descriptors() {
+	local fd
+	for fd in /proc/self/fd/*; do
+		fd="${fd##*/}"
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+	done
+	return 0
+}
+
+# mysqladmin ping answers 0 whenever the server runs, even if the password is refused, so this also
+# starts a fresh MariaDB whose root has no password yet (scripts/dev_bench.sh sets it afterwards).
+ensure_mariadb() {
 	if ! mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1; then
 		say "starting MariaDB"
-		(mysqld_safe >"$logs/mariadb.log" 2>&1 &)
+		# without an init system nobody creates the socket directory
+		if [ ! -d /run/mysqld ] && [ -w /run ]; then
+			mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null
+		fi
+		(close_inherited_descriptors; exec mysqld_safe >"$logs/mariadb.log" 2>&1 &)
 		for _ in $(seq 30); do mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 && break; sleep 1; done
 		mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 || fail "MariaDB did not start"
 	fi
+}
+
+# Redis on the ports the bench's common_site_config.json names (bench init generated them).
+ensure_redis() {
+	local url redis_port
 	for url in $("$python" - "$bench_path/sites/common_site_config.json" <<'EOF'
 import json, sys
 config = json.load(open(sys.argv[1]))
@@ -27,7 +56,8 @@ EOF
 		redis_port="${url##*:}"
 		if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
 			say "starting Redis on $redis_port"
-			redis-server --port "$redis_port" --daemonize yes --save "" --appendonly no >/dev/null
+			(close_inherited_descriptors; exec redis-server --port "$redis_port" --daemonize yes --save "" \
+				--appendonly no >/dev/null)
 		fi
 	done
 }
@@ -56,6 +86,13 @@ run_worker() {
 	cd "$bench_path/sites" && exec "$python" -m frappe.utils.bench_helper frappe worker --queue "${1:-short,default,long}"
 }
 
+# In the foreground: the scheduler of every site of the bench (each site's pause_scheduler and
+# System Settings still decide whether its jobs are enqueued).
+run_scheduler() {
+	allow_bytecode_cache
+	cd "$bench_path/sites" && exec "$python" -m frappe.utils.bench_helper frappe schedule
+}
+
 # In the background, for a sourcing script: the process ids are added to started_pids.
 start_web_server() {
 	if web_server_up; then
@@ -72,6 +109,12 @@ start_web_server() {
 start_worker() {
 	say "starting background worker"
 	(run_worker "$@" >"$logs/worker.log" 2>&1) &
+	started_pids+=($!)
+}
+
+start_scheduler() {
+	say "starting scheduler"
+	(run_scheduler >"$logs/scheduler.log" 2>&1) &
 	started_pids+=($!)
 }
 
