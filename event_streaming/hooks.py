@@ -24,6 +24,12 @@ doc_events = {
 	}
 }
 
+# approval pills and the health line, shared by both forms (appended to each form's own script)
+doctype_js = {
+	"Event Producer": "public/js/peer_forms.js",
+	"Event Consumer": "public/js/peer_forms.js",
+}
+
 scheduler_events = {
 	"cron": {
 		"* * * * *": [
@@ -31,6 +37,7 @@ scheduler_events = {
 			"event_streaming.streaming.registration.retry_pushes",
 			"event_streaming.streaming.pull.pull_all_producers",
 			"event_streaming.streaming.pull.retry_failed_logs",
+			"event_streaming.streaming.health.check_alerts",
 		],
 	},
 }
@@ -53,11 +60,10 @@ override_whitelisted_methods = {
 
 # Plug-in points for other apps (see README):
 # event_streaming_conditions = ["my_app.streaming.can_sync_note"]
-#     functions a consumer may name in a "cmd:" condition; called with consumer, doc, update_log.
+#     functions a consumer may name in a "cmd:" condition; called with read-only copies of
+#     consumer, doc and update_log. A site's operator may also list functions under the same key
+#     in site_config.json (the test suite does, for its fixture); nothing is registered here.
 # event_streaming_before_apply = ["my_app.streaming.before_apply"]
 #     called with update_log (dict) and event_producer before a replicated change is applied.
 # event_streaming_after_apply = ["my_app.streaming.after_apply"]
 #     called with update_log, event_producer and local_name after it was applied.
-event_streaming_conditions = [
-	"event_streaming.tests.fixtures.can_sync_note",
-]

@@ -34,12 +34,20 @@ def format_timestamp(value: datetime.datetime) -> str:
 	return str(value)
 
 
-def v1_request_watermark(last_update, overlap: datetime.timedelta = V1_OVERLAP) -> str | None:
-	"""The ``last_update`` to send an original producer: our watermark minus the overlap window."""
+def v1_request_watermark(
+	last_update, original_watermark=None, overlap: datetime.timedelta = V1_OVERLAP
+) -> str | None:
+	"""The ``last_update`` to send an original producer: our watermark minus the overlap window,
+	but never below ``original_watermark`` (where the original app stood when this site was
+	upgraded: it applied everything up to there, and its sync logs do not name the logs)."""
 	moment = parse_timestamp(last_update)
+	floor = parse_timestamp(original_watermark)
 	if moment is None:
-		return last_update or None
-	return format_timestamp(moment - overlap)
+		return format_timestamp(floor) if floor else (last_update or None)
+	start = moment - overlap
+	if floor is not None and floor > start:
+		start = min(floor, moment)
+	return format_timestamp(start)
 
 
 def later_timestamp(first, second) -> str | None:

@@ -6,23 +6,53 @@ Every Event Update Log gets a ``sequence`` (0 until then) once its transaction h
 a site-wide lock and skips rows still locked by open transactions, so a log committed late is
 numbered after everything already served and a consumer that has read up to N never later sees a
 new log at or below N. The v2 feed pages by sequence and never writes; the consumer acknowledges
-separately. The v1 feed keeps the original's shape for original consumers, serving every log they
-have not been served yet (late commits included) and marking what it serves, as they expect.
+separately. The v1 feed keeps the original's shape and crash safety for original consumers: every
+log after the consumer's ``last_update`` (again, if it asks again from there), plus logs behind it
+that committed late and were never served; what it serves is marked as served, as they expect.
 """
+
+import hashlib
 
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Max
 
-from event_streaming.streaming import conditions, jobs
+from event_streaming.streaming import conditions, cursor, jobs, payload, trust
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 2000
+# documents per get_documents call (a consumer asks per DocType, in batches)
+MAX_DOCUMENTS = 500
+# an acknowledgement names the logs of one page, history of conditional documents included
+MAX_DELIVERED = 20 * MAX_PAGE_SIZE
+MAX_SEQUENCE = 2**31 - 1  # sequence is an Int column
+SETTINGS = "Event Streaming Settings"
 FEED_FIELDS = ("name", "update_type", "ref_doctype", "docname", "data", "creation", "sequence")
 
 
 class FeedAccessDenied(frappe.PermissionError):
 	pass
+
+
+class InvalidRequest(frappe.ValidationError):
+	"""A caller sent arguments we cannot read: a clear 417, never a traceback."""
+
+
+def name_list_argument(value, what: str, limit: int) -> list[str]:
+	"""A list-of-names argument of a whitelisted method, or a clear error saying what is wrong."""
+	try:
+		return payload.parse_name_list(value, what, limit)
+	except payload.PayloadError as error:
+		frappe.throw(_("Invalid request: {0}").format(str(error)), exc=InvalidRequest)
+
+
+def sequence_argument(value, what: str) -> int:
+	"""A feed position (0 or more) given by a caller."""
+	try:
+		number = int(value or 0)
+	except (TypeError, ValueError):
+		frappe.throw(_("Invalid request: {0} must be a whole number.").format(what), exc=InvalidRequest)
+	return max(0, min(number, MAX_SEQUENCE))
 
 
 def assign_sequences() -> int:
@@ -43,7 +73,12 @@ def assign_sequences() -> int:
 			.run(pluck=True)
 		)
 		if names:
-			top = frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0
+			# the high-water mark, not just the newest remaining log: numbers never go back below a
+			# consumer's cursor, whatever logs were deleted
+			top = max(
+				frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0,
+				int(frappe.db.get_single_value(SETTINGS, "sequence_high_water", cache=False) or 0),
+			)
 			for start in range(0, len(names), 1000):
 				batch = names[start : start + 1000]
 				# one statement per thousand logs: a long backlog is numbered within the request
@@ -54,6 +89,9 @@ def assign_sequences() -> int:
 					WHERE name IN %(names)s ORDER BY creation, name""",
 					{"names": tuple(batch)},
 				)  # nosemgrep: user variables have no query builder form
+			frappe.db.set_single_value(
+				SETTINGS, "sequence_high_water", top + len(names), update_modified=False
+			)
 		frappe.db.commit()  # nosemgrep: numbering is its own transaction, visible to every reader
 	return len(names)
 
@@ -83,7 +121,8 @@ def subscriptions(consumer) -> dict[str, str | None]:
 
 def get_page(consumer, after: int, limit: int | None = None) -> dict:
 	"""v2: the consumer's next page of logs after ``after``: ``{logs, next_cursor, has_more}``."""
-	limit = max(1, min(int(limit or page_size()), MAX_PAGE_SIZE))
+	limit = max(1, min(sequence_argument(limit, "limit") or page_size(), MAX_PAGE_SIZE))
+	after = sequence_argument(after, "after")
 	subscribed = subscriptions(consumer)
 	if not subscribed:
 		return {"logs": [], "next_cursor": after, "has_more": False}
@@ -108,21 +147,26 @@ def get_page(consumer, after: int, limit: int | None = None) -> dict:
 
 
 def get_logs_since(consumer, doctypes: list[str], last_update: str | None) -> list[dict]:
-	"""v1: everything this consumer was not served yet, oldest first, marked as served."""
+	"""v1: what the original serves, every log after ``last_update``, again each time the consumer
+	asks from there (one killed between fetching and applying asks again and loses nothing), plus
+	logs at or before it that committed late and were never served to it. Oldest first; what is
+	served is marked as served to the consumer."""
 	subscribed = subscriptions(consumer)
 	wanted = [doctype for doctype in doctypes if doctype in subscribed]
 	if not wanted:
 		return []
+	watermark = v1_watermark_argument(last_update)
 	log = frappe.qb.DocType("Event Update Log")
 	mark = frappe.qb.DocType("Event Update Log Consumer")
 	served = frappe.qb.from_(mark).select(mark.parent).where(mark.consumer == consumer.name)
+	not_served = log.name.notin(served)
 	query = (
 		frappe.qb.from_(log)
 		.select(*[log[field] for field in FEED_FIELDS])
 		.where(log.ref_doctype.isin(wanted))
 		.where(log.creation > consumer.creation)
 		.where(log.origin_site.isnull() | (log.origin_site != consumer.callback_url))
-		.where(log.name.notin(served))
+		.where(not_served if watermark is None else ((log.creation > watermark) | not_served))
 		.orderby(log.creation)
 		.orderby(log.name)
 	)
@@ -130,6 +174,16 @@ def get_logs_since(consumer, doctypes: list[str], last_update: str | None) -> li
 	logs = filter_by_conditions(consumer, rows, subscribed, only_unmarked_history=False)
 	mark_served(consumer.name, [row.name for row in logs])
 	return [as_feed_row(row, with_sequence=False) for row in logs]
+
+
+def v1_watermark_argument(value):
+	"""An original consumer's ``last_update`` (a creation timestamp text), or None if it sent none."""
+	if value in (None, ""):
+		return None
+	moment = cursor.parse_timestamp(value) if isinstance(value, str) else None
+	if moment is None:
+		frappe.throw(_("Invalid request: last_update must be a date and time."), exc=InvalidRequest)
+	return moment
 
 
 def filter_by_conditions(consumer, rows: list, subscribed: dict, only_unmarked_history: bool) -> list:
@@ -160,20 +214,48 @@ def passes(consumer, row, condition: str, current_docs: dict, delivered_docs: se
 	key = (row.ref_doctype, row.docname)
 	if key not in current_docs:
 		exists = frappe.db.exists(row.ref_doctype, row.docname)
-		current_docs[key] = frappe.get_doc(row.ref_doctype, row.docname) if exists else None
+		# conditions see a read-only copy: judging a document must never change it
+		current_docs[key] = (
+			conditions.read_only_copy(frappe.get_doc(row.ref_doctype, row.docname)) if exists else None
+		)
 	doc = current_docs[key]
 	if doc is None:
 		# The document is gone: send its Delete only to consumers that received the document.
 		return key in delivered_docs or was_served(consumer.name, row)
 	try:
 		return conditions.is_satisfied(condition, doc, consumer, row)
-	except Exception:
-		frappe.log_error(
-			title=_("Event Streaming: condition failed for {0}").format(consumer.name),
-			reference_doctype="Event Consumer",
-			reference_name=consumer.name,
-		)
+	except Exception as error:
+		# a broken condition skips the log for this consumer and never stalls its feed
+		report_failed_condition(consumer.name, condition, row, error)
 		return False
+
+
+def report_failed_condition(consumer_name: str, condition: str, row, error: Exception) -> None:
+	"""One Error Log per consumer and condition a day: the error and the condition, no traceback
+	(its frames hold the document and the consumer)."""
+	digest = hashlib.sha1(f"{consumer_name}\n{condition}".encode()).hexdigest()
+	cache_key = frappe.cache.make_key(f"event_streaming::failed_condition::{digest}")
+	# set-if-absent: one Error Log even when several workers serve the feed at once
+	if not frappe.cache.set(cache_key, 1, ex=24 * 3600, nx=True):
+		return
+	frappe.log_error(
+		title=_("Event Streaming: condition failed for {0}").format(consumer_name),
+		message=_(
+			"The condition of {0} for {1} could not be evaluated on {2} {3}, so this consumer is not "
+			"sent that change. Logs of the same failure are held back for a day.\n\n"
+			"Condition: {4}\nError: {5}: {6}"
+		).format(
+			consumer_name,
+			row.ref_doctype,
+			row.ref_doctype,
+			row.docname,
+			condition,
+			type(error).__name__,
+			str(error)[:500],
+		),
+		reference_doctype="Event Consumer",
+		reference_name=consumer_name,
+	)
 
 
 def was_served(consumer_name: str, row) -> bool:
@@ -214,9 +296,9 @@ def missed_history(consumer, row) -> list:
 
 def acknowledge(consumer, cursor: int, delivered: list[str]) -> int:
 	"""Record that the consumer applied everything up to ``cursor``; mark conditional deliveries."""
+	log = frappe.qb.DocType("Event Update Log")
 	conditional = {doctype for doctype, condition in subscriptions(consumer).items() if condition}
 	if delivered and conditional:
-		log = frappe.qb.DocType("Event Update Log")
 		names = (
 			frappe.qb.from_(log)
 			.select(log.name)
@@ -225,7 +307,9 @@ def acknowledge(consumer, cursor: int, delivered: list[str]) -> int:
 			.run(pluck=True)
 		)
 		mark_served(consumer.name, names)
-	acked = max(int(consumer.last_acked_sequence or 0), int(cursor or 0))
+	# never beyond the newest numbered log: retention trusts this number
+	newest = frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0
+	acked = max(int(consumer.last_acked_sequence or 0), min(sequence_argument(cursor, "cursor"), newest))
 	frappe.db.set_value("Event Consumer", consumer.name, "last_acked_sequence", acked, update_modified=False)
 	return acked
 
@@ -297,3 +381,59 @@ def as_feed_row(row, with_sequence: bool = True) -> dict:
 
 def page_size() -> int:
 	return frappe.db.get_single_value("Event Streaming Settings", "feed_page_size") or DEFAULT_PAGE_SIZE
+
+
+# --- documents for dependency syncing -------------------------------------------------------
+
+
+def check_servable_doctype(doctype: str) -> None:
+	"""Documents are served on their own only for ordinary DocTypes: never privilege-bearing ones
+	(roles, permissions, credentials, code), Singles or child tables."""
+	if not doctype or not isinstance(doctype, str) or not frappe.db.exists("DocType", doctype):
+		frappe.throw(
+			_("Invalid request: {0} is not a DocType.").format(str(doctype)[:140]), exc=InvalidRequest
+		)
+	meta = frappe.get_meta(doctype)
+	if trust.is_privileged(doctype) or meta.istable or meta.issingle or meta.is_virtual:
+		frappe.throw(
+			_("{0} documents are not served to other sites.").format(frappe.bold(doctype)),
+			frappe.PermissionError,
+		)
+
+
+def serve_documents(doctype: str, names: list[str]) -> list[dict]:
+	"""The documents the caller may read, each as it may read it: field-level permissions applied,
+	credentials and privilege-bearing fields and tables removed."""
+	documents = []
+	for name in names:
+		if not frappe.db.exists(doctype, name):
+			continue
+		doc = frappe.get_doc(doctype, name)
+		if not doc.has_permission("read"):
+			continue
+		doc.apply_fieldlevel_read_permissions()
+		documents.append(without_secrets(doc.meta, doc.as_dict(no_nulls=True, convert_dates_to_str=True)))
+	return documents
+
+
+def without_secrets(meta, values: dict) -> dict:
+	"""``values`` of a ``meta`` document without credentials, privileges or privilege-bearing tables
+	(in its rows too)."""
+	dropped = {df.fieldname for df in meta.fields if trust.is_secret_field(df.fieldname, df.fieldtype)}
+	tables = {}
+	for df in meta.get_table_fields():
+		if trust.is_privileged(df.options):
+			dropped.add(df.fieldname)
+		else:
+			tables[df.fieldname] = frappe.get_meta(df.options)
+	clean = {
+		key: value
+		for key, value in trust.strip_privileged_fields(meta.name, values).items()
+		if key not in dropped
+	}
+	for fieldname, row_meta in tables.items():
+		if isinstance(clean.get(fieldname), list):
+			clean[fieldname] = [
+				without_secrets(row_meta, row) if isinstance(row, dict) else row for row in clean[fieldname]
+			]
+	return clean

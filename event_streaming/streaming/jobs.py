@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import frappe
 
+from event_streaming.streaming.redaction import redact
+
 PENDING_TTL = 24 * 3600
 QUEUED_TTL = 15 * 60
 
@@ -73,14 +75,52 @@ def run_coalesced(key: str, work: Callable[[], None], wait: int = 0) -> bool:
 			return False
 		while True:
 			frappe.cache.set_value(running_key(key), 1, expires_in_sec=QUEUED_TTL)
-			while frappe.cache.exists(pending_key(key)):
-				frappe.cache.delete_value(pending_key(key))
-				work()
-			frappe.cache.delete_value(running_key(key))
+			try:
+				while frappe.cache.exists(pending_key(key)):
+					frappe.cache.delete_value(pending_key(key))
+					work()
+			finally:
+				# a failed round must not leave the mark: it would stop requests from queueing a job
+				frappe.cache.delete_value(running_key(key))
 			# a request that saw the running mark just before it was removed is handled here
 			if not frappe.cache.exists(pending_key(key)):
 				break
 	return True
+
+
+@contextmanager
+def failures_logged(title: str, reference_doctype: str | None = None, reference_name: str | None = None):
+	"""For background entry points: an unexpected failure is rolled back and logged here, redacted,
+	instead of reaching Frappe's job runner, which logs every local variable of every frame."""
+	try:
+		yield
+	except Exception:
+		frappe.db.rollback()
+		log_failure(title, reference_doctype, reference_name)
+		frappe.db.commit()  # nosemgrep: the Error Log row must outlive the rolled-back work
+
+
+def log_failure(title: str, reference_doctype: str | None = None, reference_name: str | None = None):
+	"""An Error Log of the current exception: traceback without variables, known secrets masked."""
+	traceback = redact(frappe.get_traceback(with_context=False), known_secrets())
+	frappe.log_error(
+		title=redact(title, known_secrets()),
+		message=traceback,
+		reference_doctype=reference_doctype,
+		reference_name=reference_name,
+	)
+
+
+def known_secrets() -> list[str]:
+	"""The API secrets this site holds for its peers, and those its subscribers hand out."""
+	from frappe.utils.password import get_decrypted_password
+
+	secrets = []
+	for doctype in ("Event Producer", "Event Consumer"):
+		for name, user in frappe.get_all(doctype, fields=["name", "user"], as_list=True):
+			secrets.append(get_decrypted_password(doctype, name, "api_secret", raise_exception=False))
+			secrets.append(get_decrypted_password("User", user, "api_secret", raise_exception=False))
+	return [secret for secret in secrets if secret]
 
 
 def lock_name(key: str) -> str:

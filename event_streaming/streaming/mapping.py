@@ -316,8 +316,11 @@ class Mapper:
 		)
 		# keep the producer's name when nothing else would find this copy again on the next sync
 		keep_remote_name = not identified or (meta.autoname or "").lower() == "prompt"
+		# the mapping names its local DocType, so the site approved it; its link targets are
+		# dependencies like any other, so privileged ones are refused (see dependencies)
+		values = dependencies.clean_document(doctype, values)
 		self.applier.resolver.ensure(values, doctype)
-		doc = dependencies.build_document(doctype, values)
+		doc = dependencies.new_document(values)
 		if tracked:
 			doc.remote_docname = remote_name
 			doc.remote_site_name = self.producer_name
@@ -375,6 +378,11 @@ def remote_fields(mapping_name: str) -> list[dict]:
 			),
 			exc=MappingError,
 		)
+	return remote_fields_of(remote_doctype, producer)
+
+
+def remote_fields_of(remote_doctype: str, producer) -> list[dict]:
+	"""The fields of ``remote_doctype`` as ``producer`` (an Event Producer or its name) defines them."""
 	peer = transport.producer_peer(producer)
 	columns = ["fieldname", "label", "fieldtype", "options"]
 	try:
@@ -398,7 +406,7 @@ def remote_fields(mapping_name: str) -> list[dict]:
 	except transport.PeerError as error:
 		frappe.throw(
 			_("Could not read the fields of {0} from {1}: {2}").format(
-				frappe.bold(remote_doctype), producer, str(error)
+				frappe.bold(remote_doctype), producer, frappe.utils.escape_html(str(error))
 			),
 			exc=MappingError,
 		)

@@ -13,6 +13,7 @@ import frappe
 from frappe.utils import add_to_date, get_url, now_datetime
 
 from event_streaming.streaming import feed, jobs, transport
+from event_streaming.streaming.redaction import redact
 
 NOTIFY_KEY = "notify"
 NOTIFY_METHOD = "event_streaming.event_streaming.doctype.event_producer.event_producer.new_event_notification"
@@ -40,7 +41,8 @@ def notify_consumers() -> None:
 		last_round[0] = time.monotonic()
 		notify_all_due()
 
-	jobs.run_coalesced(NOTIFY_KEY, round_of_pings, wait=0)
+	with jobs.failures_logged("Event Streaming: notifying consumers failed"):
+		jobs.run_coalesced(NOTIFY_KEY, round_of_pings, wait=0)
 
 
 def notify_all_due(include_backing_off: bool = False) -> None:
@@ -65,8 +67,9 @@ def retry_due_notifications() -> None:
 		.run(pluck=True)
 	)
 	for name in due:
-		notify_one(frappe.get_doc("Event Consumer", name))
-		frappe.db.commit()  # nosemgrep: delivery state of each consumer is independent
+		with jobs.failures_logged("Event Streaming: notifying a consumer failed", "Event Consumer", name):
+			notify_one(frappe.get_doc("Event Consumer", name))
+			frappe.db.commit()  # nosemgrep: delivery state of each consumer is independent
 
 
 def consumers_to_notify() -> list[str]:
@@ -92,7 +95,7 @@ def notify_one(consumer) -> bool:
 			{
 				"notify_failures": failures,
 				"next_notify_at": add_to_date(now_datetime(), seconds=delay),
-				"last_notify_error": str(error)[:1000],
+				"last_notify_error": redact(str(error), jobs.known_secrets())[:1000],
 			},
 			update_modified=False,
 		)

@@ -9,11 +9,17 @@ Anything a peer sends is checked here before it reaches a document. No frappe im
 """
 
 import json
+import re
 
 from event_streaming.streaming.diff import DIFF_KEYS
 
 UPDATE_TYPES = ("Create", "Update", "Delete")
 FEED_ROW_KEYS = ("update_type", "ref_doctype", "docname", "name", "creation")
+# a site's host (letters, digits, dots, hyphens, underscores) or bracketed IPv6, with an optional port
+SITE_NETLOC = re.compile(r"(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# document and log names are varchar(140) columns; sequences and cursors are Int columns
+MAX_NAME_LENGTH = 140
+MAX_SEQUENCE = 2**31 - 1
 
 
 class PayloadError(ValueError):
@@ -38,9 +44,13 @@ def check_feed_row(row) -> dict:
 	if missing:
 		raise PayloadError("a feed row lacks " + ", ".join(missing))
 	if row["update_type"] not in UPDATE_TYPES:
-		raise PayloadError(f"unknown update type {row['update_type']!r}")
+		raise PayloadError(f"unknown update type {_quoted(row['update_type'])}")
 	checked = dict(row)
-	checked["name"] = str(row["name"])
+	checked["ref_doctype"] = check_name(row["ref_doctype"], "the DocType of a feed row")
+	checked["docname"] = check_name(row["docname"], "the document name of a feed row")
+	checked["name"] = check_name(row["name"], "the name of a feed row")
+	if row.get("sequence") is not None:
+		checked["sequence"] = check_sequence(row["sequence"], "the sequence of a feed row")
 	checked["data"] = parse_json(row.get("data"), "the data of a feed row")
 	if checked["update_type"] == "Delete":
 		checked["data"] = None
@@ -66,18 +76,67 @@ def normalise_diff(diff: dict) -> dict:
 
 
 def check_feed_page(page) -> dict:
-	"""Validate a v2 feed page ``{logs, next_cursor, has_more}``."""
+	"""Validate a v2 feed page ``{logs, next_cursor, has_more}``. The logs are returned as they came:
+	the consumer checks each with :func:`check_feed_row`, so one bad log fails alone instead of
+	stopping the stream at that page."""
 	if not isinstance(page, dict) or not isinstance(page.get("logs"), list):
 		raise PayloadError("the producer's feed page is not an object with a list of logs")
-	try:
-		next_cursor = int(page.get("next_cursor") or 0)
-	except (TypeError, ValueError) as error:
-		raise PayloadError("the producer's feed cursor is not a number") from error
 	return {
-		"logs": [check_feed_row(row) for row in page["logs"]],
-		"next_cursor": next_cursor,
+		"logs": page["logs"],
+		"next_cursor": check_sequence(page.get("next_cursor") or 0, "the producer's feed cursor"),
 		"has_more": bool(page.get("has_more")),
 	}
+
+
+def check_name(value, what: str) -> str:
+	"""A document, DocType or log name: text (or a whole number) of at most 140 characters."""
+	if isinstance(value, bool) or not isinstance(value, str | int):
+		raise PayloadError(f"{what} is not text but {type(value).__name__}")
+	value = str(value)
+	if not value.strip():
+		raise PayloadError(f"{what} is empty")
+	if len(value) > MAX_NAME_LENGTH:
+		raise PayloadError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+	return value
+
+
+def check_sequence(value, what: str) -> int:
+	"""A sequence number or cursor: a whole number from 0 up to what an Int column holds."""
+	if isinstance(value, bool) or not isinstance(value, str | int | float):
+		raise PayloadError(f"{what} is not a number")
+	try:
+		number = int(value)
+	except (TypeError, ValueError, OverflowError) as error:
+		raise PayloadError(f"{what} is not a number") from error
+	if number != value and str(number) != str(value).strip():
+		raise PayloadError(f"{what} is not a whole number")
+	if not 0 <= number <= MAX_SEQUENCE:
+		raise PayloadError(f"{what} {number} is out of range")
+	return number
+
+
+def _quoted(value) -> str:
+	"""A peer's value in our message, shortened: messages must stay readable whatever was sent."""
+	text = repr(value)
+	return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_name_list(value, what: str, limit: int) -> list[str]:
+	"""A list of names given as a list or its JSON text (a single JSON string counts as one name):
+	each a non-empty string (numbers are read as text), at most ``limit`` of them."""
+	names = parse_json(value, what) if isinstance(value, str | bytes) else value
+	if isinstance(names, str):
+		names = [names]
+	if not isinstance(names, list | tuple):
+		raise PayloadError(f"{what} must be a list of names")
+	if len(names) > limit:
+		raise PayloadError(f"{what} holds {len(names)} names; at most {limit} are accepted at once")
+	checked = []
+	for name in names:
+		if isinstance(name, bool) or not isinstance(name, str | int) or name == "":
+			raise PayloadError(f"{what} must hold only non-empty names, not {name!r:.60}")
+		checked.append(str(name))
+	return checked
 
 
 def build_registration(
@@ -125,13 +184,27 @@ def parse_registration(data) -> dict:
 
 
 def normalise_site_url(url: str) -> str:
-	"""Validate a peer URL (http or https, with a host) and strip trailing slashes."""
-	from urllib.parse import urlparse
+	"""Validate a peer URL and return it without trailing slashes. A site is an http(s) origin:
+	scheme, host and optional port; no path, query, fragment or credentials, so nothing a peer
+	sends can steer our calls to another path or carry a password in a URL."""
+	from urllib.parse import urlsplit
 
-	url = (url or "").strip()
-	parsed = urlparse(url)
-	if parsed.scheme not in ("http", "https") or not parsed.netloc:
+	url = (url or "").strip() if isinstance(url, str) else ""
+	parsed = urlsplit(url)
+	if parsed.scheme not in ("http", "https") or not parsed.hostname:
 		raise PayloadError(f"{url!r} is not an http or https URL")
-	if parsed.query or parsed.fragment:
+	if any(char.isspace() or char == "\\" for char in url):
+		raise PayloadError(f"{url!r} must not contain spaces or backslashes")
+	if parsed.username is not None or parsed.password is not None or "@" in parsed.netloc:
+		raise PayloadError(f"{url!r} must not carry a user name or password")
+	if parsed.query or parsed.fragment or "?" in url or "#" in url:
 		raise PayloadError(f"{url!r} must not carry a query or fragment")
-	return url.rstrip("/")
+	if parsed.path.strip("/"):
+		raise PayloadError(f"{url!r} must be a site's address without a path, like https://example.com")
+	try:
+		parsed.port  # raises ValueError on a port that is not a number in range
+	except ValueError as error:
+		raise PayloadError(f"{url!r} has an invalid port") from error
+	if not SITE_NETLOC.fullmatch(parsed.netloc):
+		raise PayloadError(f"{url!r} is not an http or https URL: its host name has invalid characters")
+	return f"{parsed.scheme}://{parsed.netloc}"

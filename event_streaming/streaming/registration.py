@@ -14,9 +14,13 @@ import frappe
 from frappe import _
 from frappe.utils import get_url
 
-from event_streaming.streaming import capture, conditions, feed, payload, transport
+from event_streaming.streaming import capture, conditions, feed, payload, transport, trust
+from event_streaming.streaming.redaction import Secret
 
 PROTOCOL_VERSION = 2
+# least-privilege role for consumers' users on a producer: register, and read and write (only)
+# the Event Consumers they own
+SUBSCRIBER_ROLE = "Event Streaming Subscriber"
 RETRY_SET = "event_streaming::retry_push"
 CAPABILITIES_METHOD = "event_streaming.api.get_capabilities"
 REGISTER_METHOD = "event_streaming.event_streaming.doctype.event_consumer.event_consumer.register_consumer"
@@ -35,17 +39,32 @@ def capabilities() -> dict:
 	return {
 		"protocol": PROTOCOL_VERSION,
 		"app_version": __version__,
-		"features": ["feed_v2", "acknowledge", "rename", "get_documents", "conditions_hook"],
+		"features": [
+			"feed_v2",
+			"acknowledge",
+			"rename",
+			"get_documents",
+			"conditions_hook",
+			"sequence_at",
+			"initial_sync",
+		],
 	}
 
 
 def register_consumer(data) -> str:
-	"""Create or refresh the Event Consumer described by ``data``; reply with where to start."""
+	"""Create or refresh the Event Consumer described by ``data``; reply with where to start.
+
+	Only a user who may create Event Consumers (System Manager, or the Event Streaming Subscriber
+	role) registers, and only as themselves; a System Manager may name any existing user. An
+	existing consumer is refreshed only by its own user or a System Manager, never taken over.
+	"""
+	check_may_register()
 	try:
 		request = payload.parse_registration(data)
 	except payload.PayloadError as error:
 		frappe.throw(_("Invalid registration request: {0}").format(str(error)), exc=RegistrationError)
 
+	name = check_callback_url(request["event_consumer"])
 	if not frappe.db.exists("User", request["user"]):
 		frappe.throw(
 			_("User {0} does not exist on this site; create it before subscribing.").format(
@@ -53,21 +72,29 @@ def register_consumer(data) -> str:
 			),
 			exc=RegistrationError,
 		)
-	if frappe.session.user != request["user"] and "System Manager" not in frappe.get_roles():
+	system_manager = is_system_manager()
+	if request["user"] != frappe.session.user and not system_manager:
 		frappe.throw(
-			_("Only the subscriber user or a System Manager may register a consumer."), frappe.PermissionError
+			_("You can register a consumer only with yourself ({0}) as its Event Subscriber.").format(
+				frappe.bold(frappe.session.user)
+			),
+			frappe.PermissionError,
+		)
+	registered_user = frappe.db.get_value("Event Consumer", name, "user")
+	if registered_user and registered_user != frappe.session.user and not system_manager:
+		frappe.throw(
+			_(
+				"{0} is already registered by another user. Only that user or a System Manager of this "
+				"site may register it again."
+			).format(frappe.bold(name)),
+			frappe.PermissionError,
 		)
 	for row in request["consumer_doctypes"]:
-		if not frappe.db.exists("DocType", row["doctype"]) or not capture.is_streamable(row["doctype"]):
-			frappe.throw(
-				_("{0} cannot be streamed from this site.").format(frappe.bold(row["doctype"])),
-				exc=RegistrationError,
-			)
+		check_streamable(row["doctype"])
 		conditions.validate_condition(row["condition"])
 
 	position = feed.latest_position()
-	name = request["event_consumer"]
-	if frappe.db.exists("Event Consumer", name):
+	if registered_user:
 		consumer = frappe.get_doc("Event Consumer", name)
 	else:
 		consumer = frappe.new_doc("Event Consumer")
@@ -77,11 +104,55 @@ def register_consumer(data) -> str:
 	consumer.api_secret = request["api_secret"]
 	set_requested_rows(consumer, request["consumer_doctypes"])
 	consumer.incoming_change = 1
+	consumer.flags.registration = True
 	consumer.save(ignore_permissions=True)
+	if consumer.owner != consumer.user:
+		# Subscribers read and write only the consumers they own (if_owner): the registered user
+		# owns it, also when a System Manager registered it for them
+		frappe.db.set_value("Event Consumer", consumer.name, "owner", consumer.user, update_modified=False)
 
 	position["protocol"] = PROTOCOL_VERSION
 	position["statuses"] = {row.ref_doctype: row.status for row in consumer.consumer_doctypes}
 	return json.dumps(position)
+
+
+def is_system_manager(user: str | None = None) -> bool:
+	return "System Manager" in frappe.get_roles(user or frappe.session.user)
+
+
+def check_may_register() -> None:
+	"""Registering creates an Event Consumer: the caller needs that right (403 otherwise)."""
+	if frappe.session.user == "Guest" or not frappe.has_permission("Event Consumer", "create"):
+		frappe.throw(
+			_(
+				"You are not allowed to subscribe to this site. Ask its System Manager for the {0} role."
+			).format(frappe.bold(SUBSCRIBER_ROLE)),
+			frappe.PermissionError,
+			title=_("Not Permitted"),
+		)
+
+
+def check_callback_url(url: str) -> str:
+	"""A consumer's address: an http(s) origin, on the Allowed Peer Hosts when that is set."""
+	try:
+		url = payload.normalise_site_url(url)
+	except payload.PayloadError as error:
+		frappe.throw(
+			_("The consumer's URL must be a site address such as https://branch.example.com: {0}").format(
+				str(error)
+			),
+			exc=RegistrationError,
+		)
+	transport.ensure_allowed_peer(url)
+	return url
+
+
+def check_streamable(doctype: str) -> None:
+	if not doctype or not frappe.db.exists("DocType", doctype) or not capture.is_streamable(doctype):
+		frappe.throw(
+			_("{0} cannot be streamed from this site.").format(frappe.bold(doctype)),
+			exc=RegistrationError,
+		)
 
 
 def set_requested_rows(consumer, requested: list[dict], unsubscribed: dict | None = None) -> None:
@@ -104,7 +175,8 @@ def set_requested_rows(consumer, requested: list[dict], unsubscribed: dict | Non
 
 def auto_approves(consumer_url: str, doctype: str) -> bool:
 	settings = frappe.get_cached_doc("Event Streaming Settings")
-	if not settings.auto_approve:
+	if not settings.auto_approve or trust.is_privileged(doctype):
+		# privilege-bearing DocTypes are only ever approved by a person
 		return False
 	urls = _lines(settings.auto_approve_consumers)
 	doctypes = _lines(settings.auto_approve_doctypes)
@@ -162,7 +234,8 @@ def detect_protocol(peer) -> str:
 		info = peer.get_method(CAPABILITIES_METHOD)
 	except transport.PeerNotFound:
 		return "v1"
-	except transport.PeerAuthError:
+	except (transport.PeerAuthError, transport.PeerUnreachable):
+		# no answer: registering next would wait as long again, so the form hears it now
 		raise
 	except transport.PeerError:
 		return "v1"
@@ -179,9 +252,9 @@ def register_on_producer(event_producer) -> dict:
 		subscription_rows(event_producer),
 		event_producer.user,
 		subscriber.api_key,
-		subscriber.get_password("api_secret"),
+		Secret(subscriber.get_password("api_secret")),
 	)
-	reply = peer.call(REGISTER_METHOD, data=json.dumps(data))
+	reply = peer.call(REGISTER_METHOD, data=Secret(json.dumps(data)))
 	if not reply:
 		frappe.throw(
 			_(
@@ -192,7 +265,11 @@ def register_on_producer(event_producer) -> dict:
 	try:
 		return payload.parse_json(reply, "the registration reply")
 	except payload.PayloadError as error:
-		frappe.throw(_("The producer answered the registration with garbage: {0}").format(str(error)))
+		frappe.throw(
+			_("The producer answered the registration with garbage: {0}").format(
+				frappe.utils.escape_html(str(error))
+			)
+		)
 
 
 def push_subscriptions(event_producer_name: str) -> None:
@@ -233,7 +310,7 @@ def push_now_or_later(kind: str, name: str) -> bool:
 		frappe.msgprint(
 			_(
 				"Could not reach the other site ({0}). The change is saved here and will be sent automatically."
-			).format(str(error)),
+			).format(frappe.utils.escape_html(str(error))),  # the peer's words, shown as text
 			indicator="orange",
 			alert=True,
 		)

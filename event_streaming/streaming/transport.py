@@ -12,16 +12,25 @@ importing requests (with its character-set detection) cost about 0.2 s of each j
 """
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import frappe
 import urllib3
 from frappe import _
 
+from event_streaming.streaming.redaction import Secret, redact
+
 DEFAULT_TIMEOUT = 30
 CONNECT_TIMEOUT = 5
-# no retries: a failed call is retried by our own backoff; redirects are followed as requests would
-RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5)
+# No retries: a failed call is retried by our own backoff. No redirects: a peer is one origin, and a
+# redirect would carry our key and secret (and a registration body) to wherever the peer points.
+RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=False)
+# A feed page of 2,000 large documents stays well below this; a peer sending more is refused
+# before it can exhaust the worker's memory.
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+# how much of a peer's error text is quoted in our own messages
+MAX_QUOTED_CHARS = 500
+READ_CHUNK_BYTES = 1024 * 1024
 _pool: urllib3.PoolManager | None = None
 
 
@@ -45,6 +54,40 @@ class PeerNotFound(PeerError):
 	pass
 
 
+class PeerNotAllowed(PeerError):
+	pass
+
+
+class PeerUnreachable(PeerError):
+	"""No answer at all: refused, unknown host, or silent past the timeout."""
+
+
+def allowed_peer_hosts() -> set[str]:
+	"""Event Streaming Settings > Allowed Peer Hosts: ``host`` or ``host:port`` per line."""
+	text = frappe.db.get_single_value("Event Streaming Settings", "allowed_peer_hosts") or ""
+	return {line.strip().lower().rstrip("/") for line in text.splitlines() if line.strip()}
+
+
+def is_allowed_peer(url: str, allowed: set[str]) -> bool:
+	"""No allow-list allows every host; ``host`` allows any port of it, ``host:port`` that port."""
+	if not allowed:
+		return True
+	parts = urlsplit(url)
+	host = (parts.hostname or "").lower()
+	try:
+		port = parts.port or (443 if parts.scheme == "https" else 80)
+	except ValueError:
+		return False
+	return host in allowed or f"{host}:{port}" in allowed
+
+
+def ensure_allowed_peer(url: str) -> None:
+	if not is_allowed_peer(url, allowed_peer_hosts()):
+		raise PeerNotAllowed(
+			_("{0} is not among this site's Allowed Peer Hosts (Event Streaming Settings).").format(url)
+		)
+
+
 def request_timeout() -> tuple[int, int]:
 	seconds = frappe.db.get_single_value("Event Streaming Settings", "request_timeout") or DEFAULT_TIMEOUT
 	return (min(CONNECT_TIMEOUT, seconds), seconds)
@@ -55,8 +98,11 @@ class Peer:
 
 	def __init__(self, url: str, api_key: str, api_secret: str, timeout: tuple | None = None):
 		self.url = url.rstrip("/")
+		ensure_allowed_peer(self.url)
 		self.timeout = timeout or request_timeout()
-		self.headers = {"Authorization": f"token {api_key}:{api_secret}", "Accept": "application/json"}
+		# a Secret: tracebacks that print this object's or a caller's variables show it masked
+		self.authorization = Secret(f"token {api_key}:{api_secret}")
+		self.api_secret = Secret(api_secret or "")
 
 	def call(self, method: str, **params):
 		"""POST a whitelisted method with its arguments in the body; return ``message``."""
@@ -83,10 +129,11 @@ class Peer:
 
 	def _send(self, verb: str, path: str, params: dict | None = None, data: dict | None = None):
 		url = self.url + path + (f"?{urlencode(params)}" if params else "")
-		headers = dict(self.headers)
+		headers = {"Authorization": self.authorization, "Accept": "application/json"}
 		body = None
 		if data is not None:
-			body = urlencode(data)
+			# a registration body holds the consumer's secret: keep it masked in any traceback
+			body = Secret(urlencode(data))
 			headers["Content-Type"] = "application/x-www-form-urlencoded"
 		try:
 			response = connection_pool().request(
@@ -95,34 +142,77 @@ class Peer:
 				body=body,
 				headers=headers,
 				timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
+				redirect=False,
+				preload_content=False,
 			)
-		except urllib3.exceptions.HTTPError as error:
-			raise self.failure(getattr(error, "reason", None) or error) from error
-		return unwrap(response.status, response.data, self.url, url)
+			try:
+				content = read_capped(response, self.url)
+			finally:
+				response.release_conn()
+		except PeerError:
+			raise
+		except Exception as error:
+			# "from None": the frames below (urllib3's) hold the request headers and body
+			raise self.failure(getattr(error, "reason", None) or error) from None
+		if 300 <= response.status < 400:
+			raise PeerError(
+				_(
+					"{0} answered with a redirect (HTTP {1}). Use the exact address of the site, with https:// if it uses TLS."
+				).format(self.url, response.status)
+			)
+		return unwrap(response.status, content, self.url, url, self.api_secret)
 
 	def failure(self, cause: Exception) -> PeerError:
 		# NewConnectionError derives from ConnectTimeoutError in urllib3, so it is asked first
 		if isinstance(cause, urllib3.exceptions.NewConnectionError):
-			return PeerError(
+			return PeerUnreachable(
 				_("Could not reach {0}: {1}").format(
 					self.url, _("the connection was refused or the host is unknown")
 				)
 			)
 		if isinstance(cause, urllib3.exceptions.ConnectTimeoutError):
-			return PeerError(
+			return PeerUnreachable(
 				_("Could not reach {0}: no connection within {1} seconds.").format(self.url, self.timeout[0])
 			)
 		if isinstance(cause, urllib3.exceptions.TimeoutError):
-			return PeerError(_("{0} did not answer within {1} seconds.").format(self.url, self.timeout[1]))
-		return PeerError(_("Could not reach {0}: {1}").format(self.url, type(cause).__name__))
+			return PeerUnreachable(
+				_("{0} did not answer within {1} seconds.").format(self.url, self.timeout[1])
+			)
+		return PeerUnreachable(_("Could not reach {0}: {1}").format(self.url, type(cause).__name__))
 
 
-def unwrap(status: int, data: bytes, url: str, request_url: str):
-	"""Turn a Frappe reply into its ``message`` or ``data``, or a PeerError that says why not."""
+def read_capped(response, url: str) -> bytes:
+	"""The reply body, refused once it passes MAX_REPLY_BYTES."""
+	declared = response.headers.get("Content-Length")
+	if declared and declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+		raise reply_too_large(url)
+	chunks, size = [], 0
+	while chunk := response.read(READ_CHUNK_BYTES):
+		size += len(chunk)
+		if size > MAX_REPLY_BYTES:
+			raise reply_too_large(url)
+		chunks.append(chunk)
+	return b"".join(chunks)
+
+
+def reply_too_large(url: str) -> "PeerError":
+	return PeerError(
+		_("{0} sent a reply larger than {1} MB; lower its Feed Page Size.").format(
+			url, MAX_REPLY_BYTES // (1024 * 1024)
+		)
+	)
+
+
+def unwrap(status: int, data: bytes, url: str, request_url: str, api_secret: str = ""):
+	"""Turn a Frappe reply into its ``message`` or ``data``, or a PeerError that says why not.
+
+	The peer's own error text is quoted redacted: a hostile peer may echo our credentials back."""
 	try:
 		body = json.loads(data)
 	except ValueError:
 		body = None
+	if isinstance(body, dict):
+		body = _redacted_messages(body, api_secret)
 	if status in (401, 403):
 		raise PeerAuthError(
 			_("{0} refused the API key and secret, or the user lacks permission ({1}).").format(
@@ -146,6 +236,14 @@ def unwrap(status: int, data: bytes, url: str, request_url: str):
 	return body.get("data")
 
 
+def _redacted_messages(body: dict, api_secret: str) -> dict:
+	body = dict(body)
+	for key in ("_server_messages", "exception", "exc_type", "exc"):
+		if isinstance(body.get(key), str):
+			body[key] = redact(body[key], [api_secret])
+	return body
+
+
 def _server_message(body) -> str | None:
 	if not isinstance(body, dict):
 		return None
@@ -153,10 +251,10 @@ def _server_message(body) -> str | None:
 	if messages:
 		try:
 			first = json.loads(json.loads(messages)[0])
-			return frappe.utils.strip_html(first.get("message") or "")
+			return frappe.utils.strip_html(first.get("message") or "")[:MAX_QUOTED_CHARS]
 		except (ValueError, TypeError, IndexError, AttributeError):
-			return str(messages)[:300]
-	return body.get("exception") or body.get("exc_type")
+			return str(messages)[:MAX_QUOTED_CHARS]
+	return str(body.get("exception") or body.get("exc_type") or "")[:MAX_QUOTED_CHARS] or None
 
 
 def _encode(params: dict) -> dict:

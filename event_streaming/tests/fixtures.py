@@ -1,7 +1,8 @@
 # Copyright (c) 2026, Event Streaming Contributors and contributors
 # For license information, please see license.txt
-"""Functions the test suite names in ``cmd:`` conditions; registered in hooks.py so the
-producer accepts them (unregistered functions are refused)."""
+"""Functions the test suite names in ``cmd:`` conditions. Never registered in hooks.py: the test
+script lists them in the producer's site_config.json (key ``event_streaming_conditions``), so
+only test sites accept them (unregistered functions are refused)."""
 
 
 def can_sync_note(consumer, doc, update_log) -> bool:

@@ -39,7 +39,7 @@ class TestRetention(FrappeTestCase):
 		consumer = frappe.get_doc(
 			{
 				"doctype": "Event Consumer",
-				"callback_url": "http://127.0.0.1:9/retention",
+				"callback_url": "http://127.0.0.1:9099",
 				"user": "Administrator",
 				"api_key": "k",
 				"api_secret": "s",

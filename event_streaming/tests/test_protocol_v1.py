@@ -8,7 +8,7 @@ import time
 
 import frappe
 
-from event_streaming.streaming import transport
+from event_streaming.streaming import protocol, transport
 from event_streaming.tests.utils import PRODUCER_URL, TwoSiteTestCase, pull_all, unique
 
 FEED_V1 = (
@@ -18,7 +18,8 @@ V1_KEYS = {"update_type", "ref_doctype", "docname", "data", "name", "creation"}
 
 
 class TestOriginalConsumerFeed(TwoSiteTestCase):
-	"""Read the v1 feed exactly as an original consumer does: by timestamp, served once."""
+	"""Read the v1 feed exactly as an original consumer does: everything after its watermark, plus
+	late commits behind it that it was never served."""
 
 	subscribe = [{"ref_doctype": "ToDo"}, {"ref_doctype": "Note"}]
 
@@ -55,10 +56,24 @@ class TestOriginalConsumerFeed(TwoSiteTestCase):
 		)
 		self.assertIsNone(delete["data"])
 		self.assertLess(create["creation"], update["creation"])
-		# served rows are marked for this consumer: asking again from the same watermark repeats nothing
+		# once applied, the consumer asks from the last row's creation: nothing is repeated
 		self.assertEqual(
-			[row for row in self.read_feed(self.watermark) if row["docname"] == todo["name"]], []
+			[row for row in self.read_feed(delete["creation"]) if row["docname"] == todo["name"]], []
 		)
+
+	def test_a_consumer_killed_between_fetch_and_apply_is_served_the_same_logs_again(self):
+		"""An original consumer moves its watermark only as it applies: killed after fetching, it
+		asks again from the same watermark and must get the same logs (as the original serves)."""
+		todo = self.producer.insert({"doctype": "ToDo", "description": unique("v1 crash")})
+		self.producer.update("ToDo", todo["name"], {"description": "v1 crash changed"})
+		fetched = [row for row in self.read_feed(self.watermark) if row["docname"] == todo["name"]]
+		self.assertEqual([row["update_type"] for row in fetched], ["Create", "Update"])
+		# killed here: nothing applied, the watermark did not move
+		again = [row for row in self.read_feed(self.watermark) if row["docname"] == todo["name"]]
+		self.assertEqual(again, fetched)
+		# a consumer killed after applying the Create only resumes from its creation
+		resumed = [row for row in self.read_feed(fetched[0]["creation"]) if row["docname"] == todo["name"]]
+		self.assertEqual([row["name"] for row in resumed], [fetched[1]["name"]])
 
 	def test_late_commit_is_served_behind_the_watermark(self):
 		"""An original consumer's watermark passes a log that commits late; we still serve it."""
@@ -88,6 +103,11 @@ class TestConsumerOfOriginalProducer(TwoSiteTestCase):
 		super().setUpClass()
 		frappe.db.set_value("Event Producer", PRODUCER_URL, "protocol_version", "v1")
 		frappe.db.commit()
+
+	def setUp(self):
+		super().setUp()
+		# an original producer would answer the protocol check with v1: do not ask ours
+		frappe.cache.set_value(protocol.protocol_check_key(PRODUCER_URL), 1, expires_in_sec=600)
 
 	def test_insert_update_delete_through_v1(self):
 		todo = self.producer.insert({"doctype": "ToDo", "description": unique("via v1")})

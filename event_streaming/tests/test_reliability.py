@@ -222,7 +222,7 @@ class TestPageLookups(TwoSiteTestCase):
 		row = feed_row("Create", "ToDo", todo["name"], self.producer.get("ToDo", todo["name"]))
 		applier.local_names[("ToDo", todo["name"])] = None  # stale: made before the ToDo arrived
 
-		self.assertFalse(applier.apply_isolated(row, applier.subscriptions["ToDo"]))
+		self.assertEqual(applier.apply_isolated(row, applier.subscriptions["ToDo"]), "Failed")
 		applier.write_sync_logs()
 		frappe.db.commit()
 

@@ -170,3 +170,16 @@ def test_later_timestamp_of_nothing_is_none():
 def test_later_timestamp_of_two_unparseable_values_keeps_the_first_non_blank():
 	assert later_timestamp("garbage", None) == "garbage"
 	assert later_timestamp(None, "garbage") == "garbage"
+
+
+def test_v1_request_watermark_never_reaches_below_the_watermark_at_upgrade():
+	# the original applied everything up to 10:00; re-reading before it would apply it twice
+	assert v1_request_watermark("2024-03-01 10:03:00", "2024-03-01 10:00:00") == "2024-03-01 10:00:00"
+
+
+def test_v1_request_watermark_overlaps_normally_once_past_the_upgrade_window():
+	assert v1_request_watermark("2024-03-01 11:00:00", "2024-03-01 10:00:00") == "2024-03-01 10:50:00"
+
+
+def test_v1_request_watermark_starts_at_the_upgrade_watermark_without_a_watermark():
+	assert v1_request_watermark(None, "2024-03-01 10:00:00") == "2024-03-01 10:00:00"

@@ -13,6 +13,8 @@ PURE_MODULES = (
 	"event_streaming.streaming.payload",
 	"event_streaming.streaming.cursor",
 	"event_streaming.streaming.field_mapping",
+	"event_streaming.streaming.trust",
+	"event_streaming.streaming.redaction",
 )
 
 

@@ -13,6 +13,7 @@ from event_streaming.streaming.payload import (
 	normalise_diff,
 	normalise_site_url,
 	parse_json,
+	parse_name_list,
 	parse_registration,
 )
 
@@ -216,20 +217,15 @@ def test_normalise_diff_rejects_a_diff_key_holding_something_other_than_an_objec
 # ---------------------------------------------------------------------------
 
 
-def test_a_feed_page_has_each_log_checked_and_its_cursor_read_as_a_number():
-	page = {
-		"logs": [feed_row(sequence=5), feed_row(update_type="Delete", data=None, name=6, sequence=6)],
-		"next_cursor": "6",
-		"has_more": 1,
-	}
+def test_a_feed_page_keeps_its_logs_for_checking_one_by_one_and_reads_its_cursor_as_a_number():
+	logs = [feed_row(sequence=5), feed_row(update_type="Delete", data=None, name=6, sequence=6)]
 
-	checked = check_feed_page(page)
+	checked = check_feed_page({"logs": logs, "next_cursor": "6", "has_more": 1})
 
 	assert checked["next_cursor"] == 6
 	assert checked["has_more"] is True
-	assert [log["name"] for log in checked["logs"]] == ["a1b2c3d4e5", "6"]
-	assert checked["logs"][0]["data"]["title"] == "Hello"
-	assert checked["logs"][1]["data"] is None
+	assert checked["logs"] == logs
+	assert [check_feed_row(log)["name"] for log in checked["logs"]] == ["a1b2c3d4e5", "6"]
 
 
 def test_an_empty_last_page_defaults_to_cursor_zero_and_no_more():
@@ -250,11 +246,51 @@ def test_a_page_with_a_non_numeric_cursor_is_rejected(cursor):
 		check_feed_page({"logs": [], "next_cursor": cursor})
 
 
-def test_one_bad_log_rejects_the_whole_page():
+def test_one_bad_log_does_not_reject_the_page_it_is_on():
+	"""A bad log fails alone (as a Failed sync log) instead of stalling the stream at its page."""
 	page = {"logs": [feed_row(), feed_row(update_type="Teleport")], "next_cursor": 2}
 
+	checked = check_feed_page(page)
+
+	assert len(checked["logs"]) == 2
 	with pytest.raises(PayloadError, match="Teleport"):
-		check_feed_page(page)
+		check_feed_row(checked["logs"][1])
+
+
+@pytest.mark.parametrize("cursor", [-1, 2**31, "1e99", 1.5, True])
+def test_a_page_with_a_cursor_out_of_range_or_not_whole_is_rejected(cursor):
+	with pytest.raises(PayloadError, match="cursor"):
+		check_feed_page({"logs": [], "next_cursor": cursor})
+
+
+@pytest.mark.parametrize("key", ["ref_doctype", "docname", "name"])
+@pytest.mark.parametrize("value", [{"a": 1}, ["NOTE-0001"], 1.5, True])
+def test_a_feed_row_whose_names_are_not_text_is_rejected(key, value):
+	with pytest.raises(PayloadError, match="is not text"):
+		check_feed_row(feed_row(**{key: value}))
+
+
+@pytest.mark.parametrize("key", ["ref_doctype", "docname", "name"])
+def test_a_feed_row_whose_names_do_not_fit_a_name_column_is_rejected(key):
+	with pytest.raises(PayloadError, match="longer than 140"):
+		check_feed_row(feed_row(**{key: "x" * 141}))
+
+
+def test_a_feed_row_with_a_whole_number_docname_keeps_it_as_text():
+	assert check_feed_row(feed_row(docname=42))["docname"] == "42"
+
+
+@pytest.mark.parametrize("sequence", [-3, 2**40, "many", {"n": 1}])
+def test_a_feed_row_with_a_bad_sequence_is_rejected(sequence):
+	with pytest.raises(PayloadError, match="sequence"):
+		check_feed_row(feed_row(sequence=sequence))
+
+
+def test_a_huge_unknown_update_type_is_quoted_shortly():
+	with pytest.raises(PayloadError) as raised:
+		check_feed_row(feed_row(update_type="x" * 10_000))
+
+	assert len(str(raised.value)) < 120
 
 
 # ---------------------------------------------------------------------------
@@ -390,7 +426,8 @@ def test_parse_registration_rejects_malformed_consumer_doctypes(consumer_doctype
 		("https://producer.example.com///", "https://producer.example.com"),
 		("http://localhost:8000", "http://localhost:8000"),
 		("  https://producer.example.com/  ", "https://producer.example.com"),
-		("https://example.com/bench/site/", "https://example.com/bench/site"),
+		("https://[::1]:8443/", "https://[::1]:8443"),
+		("HTTPS://Producer.example.com", "https://Producer.example.com"),
 	],
 )
 def test_a_site_url_is_accepted_with_trailing_slashes_and_whitespace_stripped(url, expected):
@@ -427,3 +464,76 @@ def test_a_site_url_that_is_not_http_or_https_with_a_host_is_rejected(url):
 def test_a_site_url_with_a_query_or_fragment_is_rejected(url):
 	with pytest.raises(PayloadError, match="query or fragment"):
 		normalise_site_url(url)
+
+
+@pytest.mark.parametrize(
+	"url",
+	[
+		"https://example.com/bench/site/",
+		"https://example.com/api/method/x",
+		"http://es-consumer.localhost:8000/app",
+	],
+)
+def test_a_site_url_with_a_path_is_rejected(url):
+	with pytest.raises(PayloadError, match="without a path"):
+		normalise_site_url(url)
+
+
+@pytest.mark.parametrize(
+	"url",
+	[
+		"https://user:secret@producer.example.com",
+		"https://user@producer.example.com",
+		"http://evil.example.com@producer.example.com",
+	],
+)
+def test_a_site_url_with_credentials_is_rejected(url):
+	with pytest.raises(PayloadError, match="user name or password"):
+		normalise_site_url(url)
+
+
+@pytest.mark.parametrize(
+	"url",
+	["https://producer.example.com:99999", "https://producer.example.com:port", "http://a b.example.com"],
+)
+def test_a_site_url_with_a_bad_port_or_spaces_is_rejected(url):
+	with pytest.raises(PayloadError):
+		normalise_site_url(url)
+
+
+# ---------------------------------------------------------------------------
+# parse_name_list
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+	("value", "expected"),
+	[
+		('["a", "b"]', ["a", "b"]),
+		(["a", 7], ["a", "7"]),
+		('"ToDo"', ["ToDo"]),
+		("[]", []),
+		((), []),
+	],
+)
+def test_a_name_list_is_read_from_a_list_or_json_text(value, expected):
+	assert parse_name_list(value, "names", 10) == expected
+
+
+@pytest.mark.parametrize(
+	("value", "message"),
+	[
+		("[not json", "not valid JSON"),
+		('{"a": 1}', "must be a list"),
+		("5", "must be a list"),
+		(None, "must be a list"),
+		('["a", null]', "non-empty names"),
+		('["a", ""]', "non-empty names"),
+		('[["a"]]', "non-empty names"),
+		("[true]", "non-empty names"),
+		(["x"] * 11, "at most 10"),
+	],
+)
+def test_a_malformed_name_list_is_refused_with_a_reason(value, message):
+	with pytest.raises(PayloadError, match=message):
+		parse_name_list(value, "names", 10)

@@ -8,6 +8,8 @@ from frappe.model.document import Document
 from event_streaming.streaming import field_mapping, mapping
 
 LINK_TYPES = ("Link", "Dynamic Link")
+# custom fields this app adds to every DocType synced without use_same_name
+AUTO_FIELDS = ("remote_docname", "remote_site_name")
 FILTERS_EXAMPLE = '{"title": "title"}'
 
 
@@ -128,6 +130,50 @@ class DocumentTypeMapping(Document):
 		"""The remote DocType's fields, read from the producer that uses this mapping, to pick from."""
 		self.check_permission("read")
 		return mapping.remote_fields(self.name)
+
+
+@frappe.whitelist(methods=["POST"])
+def get_remote_fields_before_save(remote_doctype: str, event_producer: str | None = None) -> list[dict]:
+	"""Load Remote Fields on a mapping not saved yet: from the given Event Producer, or the only one.
+	Who may create Document Type Mappings and read that Event Producer."""
+	frappe.has_permission("Document Type Mapping", "create", throw=True)
+	if not event_producer:
+		producers = frappe.get_all("Event Producer", pluck="name", limit=2)
+		if len(producers) != 1:
+			frappe.throw(
+				_("Choose the Event Producer to read the fields of {0} from.").format(
+					frappe.bold(remote_doctype)
+				),
+				exc=mapping.MappingError,
+			)
+		event_producer = producers[0]
+	frappe.has_permission("Event Producer", "read", doc=event_producer, throw=True)
+	return mapping.remote_fields_of(remote_doctype, event_producer)
+
+
+@frappe.whitelist()
+def propose_field_mapping(local_doctype: str) -> dict:
+	"""Rows for the local DocType's fields that save as they are: a Link field gets its default as
+	Default Value, or is left out (it needs a Mapping or a default the user chooses), and tables are
+	left out (they need a Child Table mapping). Who may create Document Type Mappings."""
+	frappe.has_permission("Document Type Mapping", "create", throw=True)
+	meta = frappe.get_meta(local_doctype)
+	rows, left_out = [], []
+	for df in meta.fields:
+		if df.fieldtype in frappe.model.no_value_fields and df.fieldtype not in frappe.model.table_fields:
+			continue
+		if df.hidden or df.fieldname in AUTO_FIELDS:
+			continue
+		literal_default = df.default and not str(df.default).startswith(("__", ":", "eval:"))
+		if df.fieldtype in frappe.model.table_fields or df.fieldtype == "Dynamic Link":
+			left_out.append(df.fieldname)
+		elif df.fieldtype == "Link" and not literal_default:
+			left_out.append(df.fieldname)
+		elif df.fieldtype == "Link":
+			rows.append({"local_fieldname": df.fieldname, "default_value": df.default})
+		else:
+			rows.append({"local_fieldname": df.fieldname})
+	return {"rows": rows, "left_out": left_out}
 
 
 def throw_invalid(message: str):

@@ -6,7 +6,10 @@ from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_field
 from frappe.model.document import Document
 
-from event_streaming.streaming import capture, payload, pull, registration
+from event_streaming.streaming import capture, payload, pull, registration, transport
+
+# written by this site's pulls and registration only, never through a form save
+SYSTEM_FIELDS = ("protocol_version", "last_pull_at", "last_pull_error")
 
 
 class EventProducer(Document):
@@ -26,7 +29,7 @@ class EventProducer(Document):
 		api_secret: DF.Password
 		incoming_change: DF.Check
 		last_pull_at: DF.Datetime | None
-		last_pull_error: DF.SmallText | None
+		last_pull_error: DF.Code | None
 		producer_doctypes: DF.Table[EventProducerDocumentType]
 		producer_url: DF.Data
 		protocol_version: DF.Literal["", "v1", "v2"]
@@ -37,6 +40,7 @@ class EventProducer(Document):
 		self.validate_url()  # the URL is the name, which is set before validate runs
 
 	def validate(self):
+		self.keep_system_fields()
 		self.validate_url()
 		self.validate_subscriber()
 		self.validate_doctypes()
@@ -57,6 +61,20 @@ class EventProducer(Document):
 
 	def on_trash(self):
 		frappe.db.delete("Event Producer Last Update", {"event_producer": self.name})
+
+	def keep_system_fields(self):
+		"""Fields this site's pulls write (with set_value, leaving ``modified`` alone) and approvals
+		only the producer decides: a save of a form loaded before them never writes them back."""
+		before = self.get_doc_before_save()
+		if not before:
+			return
+		for fieldname in SYSTEM_FIELDS:
+			self.set(fieldname, before.get(fieldname))
+		if not self.incoming_change:
+			# the producer's approval arrives as an incoming change; a local save keeps what it said
+			statuses = {row.name: row.status for row in before.producer_doctypes}
+			for row in self.producer_doctypes:
+				row.status = statuses.get(row.name) or "Pending"
 
 	def validate_url(self):
 		try:
@@ -94,7 +112,11 @@ class EventProducer(Document):
 
 	def register(self):
 		"""Register on the producer. Any failure rolls the whole insert back; saving again retries."""
-		reply = registration.register_on_producer(self)
+		try:
+			reply = registration.register_on_producer(self)
+		except transport.PeerError as error:
+			# the producer's words reach a Desk message: shown as text, never as markup
+			frappe.throw(frappe.utils.escape_html(str(error)), exc=type(error), title=_("Could Not Register"))
 		statuses = reply.get("statuses") or {}
 		for row in self.producer_doctypes:
 			status = statuses.get(registration.remote_doctype_of(row))
@@ -139,37 +161,47 @@ class EventProducer(Document):
 						},
 					)
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	def pull_now(self) -> str:
+		"""The Pull Now button: queue (or join) the background pull and return at once; the form
+		hears its progress and outcome in realtime. Who may write this Event Producer."""
 		self.check_permission("write")
-		applied = pull.pull_now(self.name)
-		return _("{0} changes applied.").format(applied)
+		pull.request_pull_for_user(self.name)
+		return _("Pull requested; its progress appears on this form.")
 
 
 @frappe.whitelist(methods=["POST"])
 def new_event_notification(producer_url: str) -> None:
-	"""Called by a producer when it has new logs: queue one pull (coalesced)."""
+	"""Called by a producer when it has new logs: queue one pull (coalesced). Only that Event
+	Producer's Event Subscriber (whose keys the producer holds) or a System Manager; others learn
+	nothing, not even whether the producer is configured. Writes nothing but the job queue."""
 	producer_url = (producer_url or "").rstrip("/")
 	user = frappe.db.get_value("Event Producer", producer_url, "user")
+	if not user or frappe.session.user != user:
+		frappe.only_for("System Manager")
 	if not user:
 		frappe.throw(
 			_("No Event Producer is configured for {0}.").format(producer_url), frappe.DoesNotExistError
 		)
-	if frappe.session.user != user:
-		frappe.only_for("System Manager")
 	pull.request_pull(producer_url)
 
 
 @frappe.whitelist(methods=["POST"])
 def pull_from_node(event_producer: str) -> None:
-	"""Pull and apply everything pending from one producer, now."""
-	frappe.only_for("System Manager")
+	"""Pull and apply everything pending from one producer. A System Manager pulls now; the
+	producer's own Event Subscriber (in whose name the original app queued this as a job) queues a
+	pull, as a notification does. Anyone else needs write access to Event Producers."""
+	user = frappe.db.get_value("Event Producer", event_producer, "user")
+	if user and frappe.session.user == user and not registration.is_system_manager():
+		pull.request_pull(event_producer)
+		return
+	frappe.has_permission("Event Producer", "write", throw=True)
 	pull.pull_now(event_producer)
 
 
 @frappe.whitelist(methods=["POST"])
 def pull_producer_data() -> str:
-	"""Pull every producer now."""
+	"""Pull every producer now. System Manager only."""
 	frappe.only_for("System Manager")
 	for name in frappe.get_all("Event Producer", pluck="name"):
 		pull.pull_now(name)
@@ -178,10 +210,14 @@ def pull_producer_data() -> str:
 
 @frappe.whitelist(methods=["POST"])
 def resync(update: dict | str) -> str:
-	"""Apply a failed Event Sync Log again (its form's Resync button); returns the new status."""
+	"""Apply a failed Event Sync Log again (its form's Resync button); returns the new status.
+	Who may write Event Sync Logs (System Manager); waits for a running pull of its producer."""
 	frappe.has_permission("Event Sync Log", "write", throw=True)
-	update = frappe.parse_json(update)
+	# the original's form sent the whole Event Sync Log as JSON; a name alone is read as a name
+	# (frappe.parse_json would take a hash name such as "12e4" for a number)
+	if isinstance(update, str) and update.lstrip().startswith("{"):
+		update = frappe.parse_json(update)
 	name = update.get("name") if isinstance(update, dict) else update
-	if not name or not frappe.db.exists("Event Sync Log", name):
+	if not name or not isinstance(name, str) or not frappe.db.exists("Event Sync Log", name):
 		frappe.throw(_("Choose a saved Event Sync Log to resync."))
 	return pull.resync(name)

@@ -16,6 +16,7 @@ class EventProducerLastUpdate(Document):
 		event_producer: DF.Data
 		last_sequence: DF.Int
 		last_update: DF.Data | None
+		original_watermark: DF.Data | None
 	# end: auto-generated types
 
 	pass

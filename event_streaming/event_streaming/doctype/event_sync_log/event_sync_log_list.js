@@ -1,11 +1,43 @@
 // Copyright (c) 2026, Event Streaming Contributors and contributors
 // For license information, please see license.txt
 
+// Names a producer sent are written by the pull without the sanitising a form save applies: show
+// them as text, never as markup (list and report views format through these).
+function show_producer_text_as_text() {
+	const fields = frappe.meta.docfield_map["Event Sync Log"] || {};
+	["docname", "event_producer", "producer_doc", "mapping", "update_log"].forEach((fieldname) => {
+		if (fields[fieldname]) {
+			fields[fieldname].formatter = (value) =>
+				frappe.utils.escape_html(value == null ? "" : String(value));
+		}
+	});
+}
+
+show_producer_text_as_text();
+
+function document_link(doctype, name) {
+	const text = frappe.utils.escape_html(name == null ? "" : String(name));
+	if (!doctype || !name) {
+		return text;
+	}
+	return `<a href="/app/${frappe.router.slug(doctype)}/${encodeURIComponent(name)}">${text}</a>`;
+}
+
 frappe.listview_settings["Event Sync Log"] = {
+	add_fields: ["ref_doctype", "docname"],
+
+	formatters: {
+		// the local copy, linked (its name, which a producer chose, shown as text)
+		docname(value, df, doc) {
+			return document_link(doc.ref_doctype, value);
+		},
+	},
+
 	get_indicator(doc) {
 		const colors = {
 			Failed: "red",
 			Synced: "green",
+			Skipped: "gray",
 		};
 		if (doc.status && colors[doc.status]) {
 			return [__(doc.status), colors[doc.status], "status,=," + doc.status];
@@ -13,6 +45,7 @@ frappe.listview_settings["Event Sync Log"] = {
 	},
 
 	onload(listview) {
+		show_producer_text_as_text();
 		listview.page.add_actions_menu_item(
 			__("Resync Selected"),
 			() => {

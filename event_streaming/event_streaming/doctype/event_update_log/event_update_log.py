@@ -67,9 +67,16 @@ def on_doctype_update():
 def get_update_logs_for_consumer(
 	event_consumer: str, doctypes: list[str] | str, last_update: str | None = None
 ) -> list[dict]:
-	"""v1 feed for original consumers: every log they were not served yet, oldest first."""
+	"""v1 feed for original consumers: every log after ``last_update`` plus late ones behind it never
+	served, oldest first. Only the consumer's registered user; marks what it serves as served to
+	that consumer."""
 	consumer = feed.get_consumer_for_caller(event_consumer)
-	doctypes = frappe.parse_json(doctypes) or []
-	if isinstance(doctypes, str):
-		doctypes = [doctypes]
+	doctypes = feed.name_list_argument(doctypes, "doctypes", feed.MAX_DOCUMENTS)
 	return feed.get_logs_since(consumer, doctypes, last_update)
+
+
+def notify_consumers(doc, event: str | None = None) -> None:
+	"""The original's doc_events path, for other apps' hooks that still name it: capture the change."""
+	from event_streaming.streaming import capture
+
+	capture.capture(doc, event)
