@@ -28,7 +28,9 @@ doc_events = {
 doctype_js = {
 	"Event Producer": "public/js/peer_forms.js",
 	"Event Consumer": "public/js/peer_forms.js",
+	"Event Sync Log": "public/js/sync_log_text.js",
 }
+doctype_list_js = {"Event Sync Log": "public/js/sync_log_text.js"}
 
 scheduler_events = {
 	"cron": {

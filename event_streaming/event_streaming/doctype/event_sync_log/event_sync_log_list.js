@@ -1,18 +1,7 @@
 // Copyright (c) 2026, Event Streaming Contributors and contributors
 // For license information, please see license.txt
 
-// Names a producer sent are written by the pull without the sanitising a form save applies: show
-// them as text, never as markup (list and report views format through these).
-function show_producer_text_as_text() {
-	const fields = frappe.meta.docfield_map["Event Sync Log"] || {};
-	["docname", "event_producer", "producer_doc", "mapping", "update_log"].forEach((fieldname) => {
-		if (fields[fieldname]) {
-			fields[fieldname].formatter = (value) =>
-				frappe.utils.escape_html(value == null ? "" : String(value));
-		}
-	});
-}
-
+// the producer's names show as text (public/js/sync_log_text.js, appended by hooks.py)
 show_producer_text_as_text();
 
 function document_link(doctype, name) {
