@@ -18,6 +18,7 @@ scripts/benchmarks/ a measurement, each explaining its method:
 3. end_to_end: a burst of N writes until the consumer holds them all; single-change latency.
 4. costs_per_document: HTTP requests, bytes, SQL statements and log rows per replicated document.
 5. initial_sync: copying N existing documents against the consumer inserting them itself.
+6. snapshot_depth (--depth): the chunk requests of an initial sync over 100,000 documents.
 
 It is a benchmark, not a test: nothing is asserted. Both sites are left as found: the documents,
 logs and subscription it made are removed (all tagged with a unique prefix), the keys it had to
@@ -35,7 +36,14 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import catch_up, costs_per_document, end_to_end, initial_sync, producer_writes
+from benchmarks import (
+	catch_up,
+	costs_per_document,
+	end_to_end,
+	initial_sync,
+	producer_writes,
+	snapshot_depth,
+)
 from benchmarks.bench import Bench
 from benchmarks.common import ALL_QUEUES, BenchmarkError
 from benchmarks.preflight import preflight
@@ -47,8 +55,10 @@ from benchmarks.table import Report
 # the others' results), measure(bench, size) -> dict (stored as results[size][PHASE]) and
 # report(table) (adds its rows). They run, and report, in this order; to add one, write a module
 # like these and list it here (see docs/benchmark.md).
-MEASUREMENTS = (producer_writes, catch_up, end_to_end, costs_per_document, initial_sync)
+MEASUREMENTS = (producer_writes, catch_up, end_to_end, costs_per_document, initial_sync, snapshot_depth)
 PHASES = [module.PHASE for module in MEASUREMENTS if module.PHASE]
+# minutes of extra work: run only when asked for (--depth)
+OPTIONAL_PHASES = [snapshot_depth.PHASE]
 
 
 def run(bench: Bench) -> dict:
@@ -152,7 +162,10 @@ def parse_args(argv=None):
 	)
 	parser.add_argument("--gap", type=float, default=0.3, help="pause after each single change arrived (s)")
 	phases = ",".join(PHASES)
-	parser.add_argument("--phases", default=phases, help=f"subset of {phases}")
+	default_phases = ",".join(phase for phase in PHASES if phase not in OPTIONAL_PHASES)
+	parser.add_argument("--phases", default=default_phases, help=f"subset of {phases}")
+	parser.add_argument("--depth", action="store_true", help="also measure an initial sync at --depth-n")
+	parser.add_argument("--depth-n", type=int, default=100_000)
 	parser.add_argument("--json", help="also write the results to this JSON file")
 	parser.add_argument("--port", type=int, default=int(os.environ.get("EVENT_STREAMING_PORT", 8000)))
 	parser.add_argument(
@@ -165,6 +178,8 @@ def parse_args(argv=None):
 	parser.add_argument("--result", help=argparse.SUPPRESS)
 	args = parser.parse_args(argv)
 	args.phases = [phase.strip() for phase in args.phases.split(",") if phase.strip()]
+	if args.depth and snapshot_depth.PHASE not in args.phases:
+		args.phases.append(snapshot_depth.PHASE)
 	return args
 
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Build (or reuse) the Frappe 15 bench that the tests, the benchmark and a demo run on.
 #
-#   scripts/dev_bench.sh [--bench PATH] [--frappe-path DIR] [--port N] [--demo] [--help]
+#   scripts/dev_bench.sh [--bench PATH] [--frappe-path DIR] [--port N] [--db-type mariadb|postgres] [--demo]
+#                        [--help]
 #
 # From a bare Debian or Ubuntu machine it installs what a bench needs (as root, with apt), sets up
 # MariaDB for Frappe, installs the bench CLI into its own virtual environment, runs bench init
 # (Frappe version-15), creates es-producer.localhost and es-consumer.localhost with this checkout
 # installed (as scripts/two_site_tests.sh does, with the same code) and says what it did. Run
 # again, it reuses whatever exists. --demo then serves both sites, subscribed to each other's ToDo
-# and Note, until Ctrl-C.
+# and Note, until Ctrl-C. --db-type postgres makes es-producer-pg.localhost and
+# es-consumer-pg.localhost on PostgreSQL instead (MariaDB is still set up: Frappe's bench needs it).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,11 +18,10 @@ bench_path="${EVENT_STREAMING_BENCH:-/opt/frappe-bench}"
 frappe_path="${EVENT_STREAMING_FRAPPE_PATH:-}"
 port="${EVENT_STREAMING_PORT:-8000}"
 demo=0
+db_type=mariadb
 frappe_repo=https://github.com/frappe/frappe
 frappe_branch=version-15
 db_root_password="${EVENT_STREAMING_DB_ROOT_PASSWORD:-root}"
-producer=es-producer.localhost
-consumer=es-consumer.localhost
 # the bench CLI and this script's own logs live outside the bench: bench init wants a new directory
 state_dir="${XDG_DATA_HOME:-$HOME/.local/share}/event_streaming"
 cli_env="$state_dir/bench-cli"
@@ -32,8 +33,8 @@ usage() {
 	cat <<EOF
 Usage: scripts/dev_bench.sh [options]
 
-Builds or reuses a Frappe 15 bench with the sites $producer and $consumer,
-both running this checkout, as scripts/two_site_tests.sh expects it.
+Builds or reuses a Frappe 15 bench with the sites es-producer.localhost and es-consumer.localhost
+(or their PostgreSQL pair), both running this checkout, as scripts/two_site_tests.sh expects it.
 
   --bench PATH        the bench (default /opt/frappe-bench; also EVENT_STREAMING_BENCH)
   --frappe-path DIR   a local git clone of Frappe to init from, for machines that cannot reach
@@ -41,12 +42,16 @@ both running this checkout, as scripts/two_site_tests.sh expects it.
                       its $frappe_branch branch is used
   --port N            the port the sites are served on, in their host_name (default 8000; also
                       EVENT_STREAMING_PORT, which scripts/two_site_tests.sh reads too)
+  --db-type TYPE      mariadb (default: es-producer.localhost, es-consumer.localhost) or postgres
+                      (es-producer-pg.localhost, es-consumer-pg.localhost, on a PostgreSQL cluster
+                      of the bench's own in PATH/postgres-data, started on 127.0.0.1:5432)
   --demo              then serve both sites (web server, worker, scheduler), subscribe the consumer
                       to ToDo and Note on the producer, and run until Ctrl-C
   --help              this text
 
 As root, missing system packages are installed with apt. The MariaDB root password is
-EVENT_STREAMING_DB_ROOT_PASSWORD (default root); it is set if root has none.
+EVENT_STREAMING_DB_ROOT_PASSWORD (default root); it is set if root has none. PostgreSQL's postgres
+user gets EVENT_STREAMING_PG_ROOT_PASSWORD (default root).
 EOF
 }
 
@@ -59,12 +64,18 @@ while [ $# -gt 0 ]; do
 		--bench) bench_path="${2:?--bench needs a path}"; shift 2 ;;
 		--frappe-path) frappe_path="${2:?--frappe-path needs a directory}"; shift 2 ;;
 		--port) port="${2:?--port needs a number}"; shift 2 ;;
+		--db-type) db_type="${2:?--db-type needs mariadb or postgres}"; shift 2 ;;
 		--demo) demo=1; shift ;;
 		-h | --help) usage; exit 0 ;;
 		*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
 [[ "$port" =~ ^[0-9]+$ ]] || fail "--port must be a number, not '$port'"
+case "$db_type" in
+	mariadb) producer=es-producer.localhost; consumer=es-consumer.localhost ;;
+	postgres) producer=es-producer-pg.localhost; consumer=es-consumer-pg.localhost ;;
+	*) fail "--db-type must be mariadb or postgres, not '$db_type'" ;;
+esac
 bench_path="$(realpath -m "$bench_path")"
 mkdir -p "$logs" || fail "cannot create $logs"
 python="$bench_path/env/bin/python"
@@ -96,6 +107,7 @@ ensure_system_packages() {
 	command -v dpkg-query >/dev/null || fail "this script installs with apt: run it on Debian or Ubuntu"
 	local wanted=(mariadb-server mariadb-client redis-server python3-venv python3-dev pkg-config
 		libmariadb-dev build-essential cron git curl ca-certificates) missing=() package
+	[ "$db_type" = postgres ] && wanted+=(postgresql postgresql-client)
 	for package in "${wanted[@]}"; do installed "$package" || missing+=("$package"); done
 	# Node may come from elsewhere (NodeSource, nvm): only its version matters
 	[ "$(node_major || echo 0)" -ge 18 ] 2>/dev/null || missing+=(nodejs npm)
@@ -310,6 +322,7 @@ logs="$bench_path/logs/event_streaming_tests"
 mkdir -p "$logs"
 ensure_pkg_resources
 ensure_database_and_redis
+[ "$db_type" = postgres ] && ensure_postgres
 setup_two_sites
 
 printf '\n'
@@ -318,8 +331,8 @@ for line in "${did[@]:-nothing new: everything was already in place}"; do printf
 cat <<EOF
   bench:  $bench_path (Frappe $("$python" -c 'import frappe; print(frappe.__version__)' 2>/dev/null))
   sites:  http://$producer:$port and http://$consumer:$port (Administrator / admin), this checkout installed
-  tests:  scripts/two_site_tests.sh --bench $bench_path$([ "$port" != 8000 ] && printf ' (with EVENT_STREAMING_PORT=%s)' "$port")
-  demo:   scripts/dev_bench.sh --bench $bench_path --demo
+  tests:  scripts/two_site_tests.sh --bench $bench_path$([ "$db_type" = postgres ] && printf ' --db-type postgres')$([ "$port" != 8000 ] && printf ' (with EVENT_STREAMING_PORT=%s)' "$port")
+  demo:   scripts/dev_bench.sh --bench $bench_path$([ "$db_type" = postgres ] && printf ' --db-type postgres') --demo
 EOF
 
 [ "$demo" = 1 ] && run_demo

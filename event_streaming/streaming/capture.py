@@ -149,11 +149,19 @@ def capture_rename(doc, method: str, old_name: str, new_name: str, merge: bool =
 def isolated(write, doc, method: str) -> None:
 	"""Run a log write; on failure record why and let the save go on.
 
-	No savepoint: the write is one INSERT, and a failed statement leaves the transaction as it was
-	(errors that abort a whole transaction, such as deadlocks, would abort the user's save anyway)."""
+	No savepoint on MariaDB: the write is one INSERT, and a failed statement leaves the transaction
+	as it was (errors that abort a whole transaction, such as deadlocks, would abort the user's save
+	anyway). On PostgreSQL any failed statement aborts the whole transaction, so there it needs one."""
+	savepoint = "event_streaming_capture" if frappe.db.db_type == "postgres" else None
 	try:
+		if savepoint:
+			frappe.db.savepoint(savepoint)
 		write()
+		if savepoint:
+			frappe.db.release_savepoint(savepoint)
 	except Exception:
+		if savepoint:
+			frappe.db.rollback(save_point=savepoint)
 		frappe.log_error(
 			title=f"Event Streaming: could not log {method} of {doc.doctype}",
 			reference_doctype=doc.doctype,

@@ -61,6 +61,10 @@ def assign_sequences() -> int:
 	with jobs.exclusive("sequence", wait=30) as acquired:
 		if not acquired:
 			return 0
+		if frappe.db.db_type == "postgres":
+			# the statement that took the lock began a snapshot, maybe before the last holder
+			# committed its numbers (MariaDB's GET_LOCK reads no table and begins none)
+			frappe.db.commit()  # nosemgrep
 		log = frappe.qb.DocType("Event Update Log")
 		# Rows an open transaction still holds are skipped: they get numbers once they commit.
 		names = (
@@ -80,20 +84,35 @@ def assign_sequences() -> int:
 				int(frappe.db.get_single_value(SETTINGS, "sequence_high_water", cache=False) or 0),
 			)
 			for start in range(0, len(names), 1000):
-				batch = names[start : start + 1000]
 				# one statement per thousand logs: a long backlog is numbered within the request
-				frappe.db.sql("SET @event_streaming_sequence = %s", (top + start,))  # nosemgrep
-				frappe.db.sql(
-					"""UPDATE `tabEvent Update Log`
-					SET sequence = (@event_streaming_sequence := @event_streaming_sequence + 1)
-					WHERE name IN %(names)s ORDER BY creation, name""",
-					{"names": tuple(batch)},
-				)  # nosemgrep: user variables have no query builder form
+				number_in_order(names[start : start + 1000], top + start)
 			frappe.db.set_single_value(
 				SETTINGS, "sequence_high_water", top + len(names), update_modified=False
 			)
 		frappe.db.commit()  # nosemgrep: numbering is its own transaction, visible to every reader
 	return len(names)
+
+
+def number_in_order(names: list[str], after: int) -> None:
+	"""Number the logs ``names`` after + 1, after + 2, ... in creation order, in one statement."""
+	if frappe.db.db_type == "postgres":
+		frappe.db.sql(
+			"""UPDATE "tabEvent Update Log" AS log SET sequence = numbered.sequence
+			FROM (
+				SELECT name, CAST(%(after)s AS bigint) + row_number() OVER (ORDER BY creation, name) AS sequence
+				FROM "tabEvent Update Log" WHERE name IN %(names)s
+			) AS numbered
+			WHERE log.name = numbered.name""",
+			{"after": after, "names": tuple(names)},
+		)  # nosemgrep: a window function in UPDATE ... FROM has no query builder form
+		return
+	frappe.db.sql("SET @event_streaming_sequence = %s", (after,))  # nosemgrep
+	frappe.db.sql(
+		"""UPDATE `tabEvent Update Log`
+		SET sequence = (@event_streaming_sequence := @event_streaming_sequence + 1)
+		WHERE name IN %(names)s ORDER BY creation, name""",
+		{"names": tuple(names)},
+	)  # nosemgrep: user variables have no query builder form
 
 
 def get_consumer_for_caller(event_consumer: str):
@@ -309,9 +328,19 @@ def acknowledge(consumer, cursor: int, delivered: list[str]) -> int:
 		mark_served(consumer.name, names)
 	# never beyond the newest numbered log: retention trusts this number
 	newest = frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0
-	acked = max(int(consumer.last_acked_sequence or 0), min(sequence_argument(cursor, "cursor"), newest))
-	frappe.db.set_value("Event Consumer", consumer.name, "last_acked_sequence", acked, update_modified=False)
-	return acked
+	wanted = min(sequence_argument(cursor, "cursor"), newest)
+	result = {}
+
+	def write():
+		# read again on every try: a concurrent acknowledgement may have gone further
+		earlier = frappe.db.get_value("Event Consumer", consumer.name, "last_acked_sequence")
+		result["acked"] = max(int(earlier or 0), wanted)
+		frappe.db.set_value(
+			"Event Consumer", consumer.name, "last_acked_sequence", result["acked"], update_modified=False
+		)
+
+	jobs.write_status(write)
+	return result["acked"]
 
 
 def mark_served(consumer_name: str, log_names: list[str]) -> None:

@@ -7,8 +7,8 @@ producer), how old the oldest unapplied change is, failed changes, the last pull
 Producer side, per consumer: its acknowledged position, the backlog after it, the last notification
 and the failures since. The health report, the workspace, the forms and the alerts all read these.
 
-Alerts go to every System Manager as a Notification Log (Frappe also emails it where the site has an
-outgoing email account and the user's notification settings allow), once per incident: once per
+Alerts go to every System Manager as a Notification Log, and by email where the site has an outgoing
+email account and the user's notification settings allow, once per incident: once per
 change still Failed after its automatic retries, and once per outage of a peer that fails longer
 than the configured time. An outage's start and whether it was announced are kept in the database
 (defaults), so neither a retry nor a cache flush repeats an alert; the peer's recovery ends it.
@@ -19,8 +19,11 @@ import json
 
 import frappe
 from frappe import _
+from frappe.desk.doctype.notification_settings.notification_settings import (
+	is_email_notifications_enabled,
+)
 from frappe.query_builder.functions import Count, Max, Min
-from frappe.utils import escape_html, get_datetime, get_url, now_datetime
+from frappe.utils import escape_html, get_datetime, get_url, get_url_to_form, now_datetime, strip_html
 
 from event_streaming.streaming import feed, jobs, transport
 from event_streaming.streaming.redaction import redact
@@ -112,14 +115,7 @@ def producer_health(event_producer, ask_producer: bool = True) -> dict:
 	position = frappe.db.get_value(
 		"Event Producer Last Update", {"event_producer": producer.name}, "last_sequence"
 	)
-	log = frappe.qb.DocType("Event Sync Log")
-	failed, oldest_failed = (
-		frappe.qb.from_(log)
-		.select(Count(log.name), Min(log.creation))
-		.where(log.event_producer == producer.name)
-		.where(log.status == "Failed")
-		.run()[0]
-	)
+	failed, oldest_failed = failed_changes(producer.name)
 	remote, remote_error = None, None
 	if ask_producer and producer.protocol_version == "v2":
 		remote, remote_error = ask_feed_status(producer, int(position or 0))
@@ -148,6 +144,24 @@ def producer_health(event_producer, ask_producer: bool = True) -> dict:
 		"last_contact": producer.last_pull_at,
 		"last_error": producer.last_pull_error or remote_error,
 	}
+
+
+def failed_changes(event_producer: str) -> tuple[int, object]:
+	"""How many changes of the producer failed here, and when the oldest of them was tried."""
+	log = frappe.qb.DocType("Event Sync Log")
+	count, oldest = (
+		frappe.qb.from_(log)
+		.select(Count(log.name), Min(log.creation))
+		.where(log.event_producer == event_producer)
+		.where(log.status == "Failed")
+		.run()[0]
+	)
+	return int(count or 0), oldest
+
+
+def failed_changes_age(event_producer: str) -> int | None:
+	"""Seconds the oldest failed change of the producer has been waiting, None if none failed."""
+	return age_in_seconds(failed_changes(event_producer)[1])
 
 
 def ask_feed_status(producer, after: int) -> tuple[dict | None, str | None]:
@@ -353,8 +367,9 @@ def system_managers() -> list[str]:
 def notify_system_managers(subject: str, message: str, doctype: str, name: str) -> None:
 	"""One Notification Log per System Manager; Frappe emails it where email is set up. Peer texts are
 	escaped: a Notification Log's subject and content are shown as HTML."""
+	send_email = site_sends_email()
 	for user in system_managers():
-		frappe.get_doc(
+		alert = frappe.get_doc(
 			{
 				"doctype": "Notification Log",
 				"for_user": user,
@@ -365,3 +380,36 @@ def notify_system_managers(subject: str, message: str, doctype: str, name: str) 
 				"document_name": name,
 			}
 		).insert(ignore_permissions=True)
+		# Frappe never emails notifications of type Alert itself: an operator away from Desk must
+		# still hear of an outage, so we send it, honouring the user's "email notifications" switch
+		if send_email and is_email_notifications_enabled(user):
+			try:
+				email_alert(alert)
+			except Exception:
+				jobs.log_failure(_("Event Streaming: could not email an alert"), doctype, name)
+
+
+def email_alert(alert) -> None:
+	"""The alert as email, in Frappe's notification template (subject and content already escaped)."""
+	email = frappe.db.get_value("User", alert.for_user, "email")
+	if not email:
+		return
+	frappe.sendmail(
+		recipients=email,
+		subject=strip_html(alert.subject),
+		template="new_notification",
+		args={
+			"body_content": alert.subject,
+			"description": alert.email_content,
+			"doc_link": get_url_to_form(alert.document_type, alert.document_name),
+		},
+		header=[_("Event Streaming Alert"), "red"],
+	)
+
+
+def site_sends_email() -> bool:
+	"""Whether this site has an outgoing email account to send alerts through."""
+	return bool(
+		frappe.db.exists("Email Account", {"enable_outgoing": 1, "default_outgoing": 1})
+		or frappe.conf.get("mail_server")
+	)

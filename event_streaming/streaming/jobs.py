@@ -9,16 +9,21 @@ causes one more round (never a dropped change), and two workers never run the sa
 Cache keys and job ids share the format ``event_streaming::<what>::<id>``.
 """
 
-import hashlib
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
 import frappe
 
+from event_streaming.streaming import lock_keys
 from event_streaming.streaming.redaction import redact
 
 PENDING_TTL = 24 * 3600
 QUEUED_TTL = 15 * 60
+# A worker killed mid-run leaves its running mark behind, and requests seeing it queue nothing: the
+# mark lives only this long after the last round began. A round that outlasts it costs at most one
+# extra job, which finds the lock taken and leaves its request to the running round.
+RUNNING_TTL = 60
 
 
 class LockTimeout(frappe.ValidationError):
@@ -74,9 +79,9 @@ def run_coalesced(key: str, work: Callable[[], None], wait: int = 0) -> bool:
 			# Another worker runs this key and will see the pending mark we leave in place.
 			return False
 		while True:
-			frappe.cache.set_value(running_key(key), 1, expires_in_sec=QUEUED_TTL)
 			try:
 				while frappe.cache.exists(pending_key(key)):
+					frappe.cache.set_value(running_key(key), 1, expires_in_sec=RUNNING_TTL)
 					frappe.cache.delete_value(pending_key(key))
 					work()
 			finally:
@@ -124,18 +129,79 @@ def known_secrets() -> list[str]:
 
 
 def lock_name(key: str) -> str:
-	# MariaDB lock names are limited to 64 characters and are server-wide, so scope them to the site
-	digest = hashlib.sha1(f"{frappe.local.site}::{key}".encode()).hexdigest()
-	return f"event_streaming:{digest}"
+	"""The MariaDB lock name of ``key`` on this site (see lock_keys)."""
+	return lock_keys.mariadb_lock_name(frappe.local.site, key)
+
+
+def lock_key(key: str) -> int:
+	"""The PostgreSQL advisory lock key of ``key`` on this site (see lock_keys)."""
+	return lock_keys.postgres_lock_key(frappe.local.site, key)
 
 
 @contextmanager
 def exclusive(key: str, wait: int = 0):
-	"""A database session lock shared by every worker of the site; released on disconnect too."""
-	name = lock_name(key)
-	acquired = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (name, wait))[0][0] == 1  # nosemgrep: no qb form
+	"""A database session lock shared by every worker of the site; released on disconnect too, and
+	not by a commit or rollback. Callers that read under it start a fresh snapshot once they hold it
+	(on PostgreSQL the statement taking the lock begins the transaction's snapshot)."""
+	postgres = frappe.db.db_type == "postgres"
+	if postgres:
+		acquired = take_advisory_lock(lock_key(key), wait)
+	else:
+		acquired = frappe.db.sql("SELECT GET_LOCK(%s, %s)", (lock_name(key), wait))[0][0] == 1  # nosemgrep
 	try:
 		yield acquired
 	finally:
-		if acquired:
-			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (name,))  # nosemgrep: no qb form
+		if acquired and postgres:
+			release_advisory_lock(lock_key(key))
+		elif acquired:
+			frappe.db.sql("SELECT RELEASE_LOCK(%s)", (lock_name(key),))  # nosemgrep: no qb form
+
+
+def release_advisory_lock(key: int) -> None:
+	"""pg_advisory_unlock, also after a failed statement: PostgreSQL then refuses every statement
+	but a rollback until the transaction ends, and the failure must reach the caller, not a refusal
+	to unlock. That transaction is lost anyway; its caller rolls it back as it would have."""
+	from psycopg2.extensions import TRANSACTION_STATUS_INERROR
+
+	if frappe.db._conn.get_transaction_status() == TRANSACTION_STATUS_INERROR:
+		frappe.db.rollback()
+	frappe.db.sql("SELECT pg_advisory_unlock(%s)", (key,))  # nosemgrep: no qb form
+
+
+def take_advisory_lock(key: int, wait: int) -> bool:
+	"""pg_try_advisory_lock, retried for up to ``wait`` seconds. Not pg_advisory_lock with a
+	lock_timeout: a timeout is an error, and an error aborts the caller's whole transaction."""
+	deadline = time.monotonic() + wait
+	pause = 0.02
+	while True:
+		if frappe.db.sql("SELECT pg_try_advisory_lock(%s)", (key,))[0][0]:  # nosemgrep: no qb form
+			return True
+		if time.monotonic() >= deadline:
+			return False
+		time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+		pause = min(pause * 2, 0.25)
+
+
+# PostgreSQL's code for "could not serialize access due to concurrent update"
+SERIALIZATION_FAILURE = "40001"
+
+
+def write_status(write: Callable[[], None], attempts: int = 5) -> None:
+	"""A small status write to a row that other sessions also write (an Event Consumer's delivery
+	status: the consumer's acknowledgements and the notification job). Frappe runs PostgreSQL at
+	REPEATABLE READ, where updating a row another transaction changed since this one's snapshot
+	began fails instead of waiting as on MariaDB: there the write starts a fresh snapshot (what the
+	caller wrote before is committed first) and is tried again after such a conflict."""
+	if frappe.db.db_type != "postgres":
+		write()
+		return
+	for attempt in range(1, attempts + 1):
+		frappe.db.commit()  # nosemgrep: a snapshot that begins with this write
+		try:
+			write()
+			return
+		except Exception as error:
+			if getattr(error, "pgcode", None) != SERIALIZATION_FAILURE or attempt == attempts:
+				raise
+			frappe.db.rollback()
+			time.sleep(0.05 * attempt)

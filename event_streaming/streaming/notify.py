@@ -89,29 +89,25 @@ def notify_one(consumer) -> bool:
 	except Exception as error:
 		failures = int(consumer.notify_failures or 0) + 1
 		delay = min(BASE_BACKOFF_SECONDS * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)
-		frappe.db.set_value(
-			"Event Consumer",
-			consumer.name,
-			{
-				"notify_failures": failures,
-				"next_notify_at": add_to_date(now_datetime(), seconds=delay),
-				"last_notify_error": redact(str(error), jobs.known_secrets())[:1000],
-			},
-			update_modified=False,
+		status = {
+			"notify_failures": failures,
+			"next_notify_at": add_to_date(now_datetime(), seconds=delay),
+			"last_notify_error": redact(str(error), jobs.known_secrets())[:1000],
+		}
+		jobs.write_status(
+			lambda: frappe.db.set_value("Event Consumer", consumer.name, status, update_modified=False)
 		)
 		return False
 	now = now_datetime()
 	if needs_delivery_record(consumer, now):
-		frappe.db.set_value(
-			"Event Consumer",
-			consumer.name,
-			{
-				"notify_failures": 0,
-				"next_notify_at": None,
-				"last_notify_error": None,
-				"last_notified_at": now,
-			},
-			update_modified=False,
+		status = {
+			"notify_failures": 0,
+			"next_notify_at": None,
+			"last_notify_error": None,
+			"last_notified_at": now,
+		}
+		jobs.write_status(
+			lambda: frappe.db.set_value("Event Consumer", consumer.name, status, update_modified=False)
 		)
 	return True
 

@@ -17,7 +17,7 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html, get_url, now_datetime
 
-from event_streaming.streaming import apply, cursor, jobs, payload, protocol, transport
+from event_streaming.streaming import apply, cursor, health, jobs, payload, protocol, transport
 from event_streaming.streaming.identity import acting_as
 from event_streaming.streaming.redaction import redact
 
@@ -243,12 +243,12 @@ def get_position(event_producer: str):
 
 
 def set_pull_status(event_producer: str, error: str | None) -> None:
-	frappe.db.set_value(
-		"Event Producer",
-		event_producer,
-		{"last_pull_at": now_datetime(), "last_pull_error": error},
-		update_modified=False,
-	)
+	"""After a pull: when it ran and how it failed; after a successful one also the lag (a pull that
+	succeeded drained the feed, so only changes that failed here are still waiting)."""
+	status = {"last_pull_at": now_datetime(), "last_pull_error": error}
+	if not error:
+		status["replication_lag"] = health.failed_changes_age(event_producer) or 0
+	frappe.db.set_value("Event Producer", event_producer, status, update_modified=False)
 	frappe.db.commit()  # nosemgrep: status of the pull, kept even when the pull failed
 
 

@@ -25,12 +25,15 @@ resume (the last producer name done) and errors. A killed worker or an unreachab
 the run resumable from its last committed chunk; a run can be cancelled between chunks.
 """
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
+
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Max
 from frappe.utils import escape_html, get_url, now_datetime
 
-from event_streaming.streaming import apply, capture, conditions, feed, jobs, payload, transport
+from event_streaming.streaming import apply, capture, conditions, feed, health, jobs, payload, transport
 from event_streaming.streaming import diff as diffing
 from event_streaming.streaming.identity import acting_as
 from event_streaming.streaming.redaction import redact
@@ -39,6 +42,7 @@ RUN_DOCTYPE = "Event Initial Sync"
 CHUNK_METHOD = "event_streaming.api.get_snapshot_chunk"
 COUNT_METHOD = "event_streaming.api.count_documents"
 RUN_JOB = "event_streaming.streaming.snapshot.run_job"
+APPROVAL_JOB = "event_streaming.streaming.snapshot.approval_job"
 DEFAULT_CHUNK = 200
 MAX_CHUNK = 500
 # fields the consumer keeps for itself: never taken from a producer's snapshot
@@ -206,6 +210,47 @@ def start(event_producer: str, doctype: str | None = None, enqueue: bool = True)
 	return runs
 
 
+def on_approval(event_producer: str, doctypes: list[str]) -> None:
+	"""The producer approved ``doctypes`` (local names): after this transaction commits, sync their
+	existing documents or offer to (see approval_job)."""
+	if doctypes:
+		frappe.enqueue(
+			APPROVAL_JOB,
+			queue="long",
+			enqueue_after_commit=True,
+			job_id=f"event_streaming::approval::{event_producer}::{frappe.generate_hash(length=8)}",
+			event_producer=event_producer,
+			doctypes=sorted(doctypes),
+		)
+
+
+def approval_job(event_producer: str, doctypes: list[str]) -> None:
+	"""Start an initial sync of newly approved DocTypes when the settings say so; otherwise tell
+	System Managers that one can be started from the Event Producer form. A producer running the
+	original app cannot serve its documents: nothing to offer."""
+	with jobs.failures_logged(
+		_("Event Streaming: initial sync on approval failed"), "Event Producer", event_producer
+	):
+		if frappe.db.get_value("Event Producer", event_producer, "protocol_version") != "v2":
+			return
+		if frappe.db.get_single_value("Event Streaming Settings", "initial_sync_on_approval"):
+			for doctype in doctypes:
+				start(event_producer, doctype)
+			return
+		health.notify_system_managers(
+			_("{0} approved {1}: documents it already has can be synced").format(
+				event_producer, ", ".join(doctypes)
+			),
+			_(
+				"Only changes made from now on are streamed. To copy the documents the producer already "
+				"has, open the Event Producer and choose Sync Existing Documents."
+			),
+			"Event Producer",
+			event_producer,
+		)
+		frappe.db.commit()  # nosemgrep: the notifications of a background job
+
+
 def cancel(run_name: str) -> None:
 	"""Ask a run to stop after its current chunk (a queued or failed run stops at once)."""
 	status = frappe.db.get_value(RUN_DOCTYPE, run_name, "status")
@@ -236,17 +281,43 @@ def run(run_name: str, chunk_size: int = DEFAULT_CHUNK, echo=None) -> str:
 			if not record.total:
 				counts = producer_counts(record.event_producer)
 				set_run(run_name, total=counts.get(record.remote_doctype) or 0)
-			while True:
-				if frappe.db.get_value(RUN_DOCTYPE, run_name, "cancel_requested"):
-					set_run(run_name, status="Cancelled", cancel_requested=0, finished_at=now_datetime())
-					return "Cancelled"
-				chunk = fetch_chunk(run_name, chunk_size)
-				has_more = apply_chunk(run_name, chunk)
-				report_progress(run_name, echo)
-				if not has_more:
-					set_run(run_name, status="Completed", finished_at=now_datetime())
+			peer = transport.producer_peer(frappe.get_doc("Event Producer", record.event_producer))
+			# the next chunk is read over HTTP while this one is applied: the producer's time to
+			# serve a chunk was a sixth of the whole. Reading it early is safe: its watermark is
+			# read before it, and the stream catches up past that watermark before it is applied.
+			with ThreadPoolExecutor(max_workers=1) as prefetcher:
+				upcoming, after = None, record.last_name or ""
+				while True:
+					if frappe.db.get_value(RUN_DOCTYPE, run_name, "cancel_requested"):
+						set_run(run_name, status="Cancelled", cancel_requested=0, finished_at=now_datetime())
+						return "Cancelled"
+					if upcoming is None:
+						chunk = fetch_chunk(run_name, chunk_size)
+					else:
+						chunk, upcoming = upcoming.result(), None
+					if chunk["has_more"] and not chunk["last_name"] > after:
+						# keyset paging moves forward; a producer that says otherwise would loop forever
+						raise transport.PeerError(
+							_("The producer's chunks do not advance past {0}.").format(after)
+						)
+					after = chunk["last_name"] or after
+					if chunk["has_more"]:
+						context = contextvars.copy_context()
+						upcoming = prefetcher.submit(
+							context.run,
+							request_chunk,
+							peer,
+							get_url(),
+							record.remote_doctype,
+							chunk["last_name"],
+							chunk_size,
+						)
+					has_more = apply_chunk(run_name, chunk)
 					report_progress(run_name, echo)
-					return "Completed"
+					if not has_more:
+						set_run(run_name, status="Completed", finished_at=now_datetime())
+						report_progress(run_name, echo)
+						return "Completed"
 		except Exception as error:
 			frappe.db.rollback()
 			message = redact(str(error), jobs.known_secrets())[:2000] or type(error).__name__
@@ -264,12 +335,19 @@ def fetch_chunk(run_name: str, chunk_size: int = DEFAULT_CHUNK) -> dict:
 	high_sequence}``."""
 	record = frappe.get_doc(RUN_DOCTYPE, run_name)
 	producer = frappe.get_doc("Event Producer", record.event_producer)
-	reply = transport.producer_peer(producer).call(
-		CHUNK_METHOD,
-		event_consumer=get_url(),
-		doctype=record.remote_doctype,
-		after=record.last_name or "",
-		limit=chunk_size,
+	return request_chunk(
+		transport.producer_peer(producer),
+		get_url(),
+		record.remote_doctype,
+		record.last_name or "",
+		chunk_size,
+	)
+
+
+def request_chunk(peer, consumer_url: str, remote_doctype: str, after: str, chunk_size: int) -> dict:
+	"""One chunk over HTTP, checked. Touches no database: it also runs in the prefetch thread."""
+	reply = peer.call(
+		CHUNK_METHOD, event_consumer=consumer_url, doctype=remote_doctype, after=after, limit=chunk_size
 	)
 	try:
 		return check_chunk(reply)
@@ -325,6 +403,10 @@ def apply_chunk(run_name: str, chunk: dict) -> bool:
 				)
 			documents = chunk["documents"]
 			newer = newer_here(producer_name, record.ref_doctype, [doc["name"] for doc in documents], chunk)
+			# which documents are here already: one query for the chunk instead of one per document
+			applier.index_page(
+				[{"ref_doctype": record.remote_doctype, "docname": doc["name"]} for doc in documents]
+			)
 			counts = {"applied": 0, "skipped": 0, "failed": 0}
 			errors = []
 			for values in documents:

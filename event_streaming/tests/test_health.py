@@ -23,6 +23,52 @@ def alerts_for(doctype: str, name: str) -> int:
 	return frappe.db.count("Notification Log", {"document_type": doctype, "document_name": name})
 
 
+def make_outgoing_email_account(test) -> None:
+	"""A default outgoing email account; Frappe's tests send nothing, they queue the email."""
+	account = frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": unique("Alerts"),
+			"email_id": "alerts@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"smtp_port": 2525,
+			"no_smtp_authentication": 1,
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+
+	def remove():
+		frappe.delete_doc("Email Account", account.name, force=True, ignore_permissions=True)
+		frappe.db.commit()
+
+	test.addCleanup(remove)
+
+
+def forget_alert_emails(peer: str) -> None:
+	for name in frappe.get_all("Email Queue", filters={"message": ("like", f"%{peer}%")}, pluck="name"):
+		frappe.delete_doc("Email Queue", name, force=True, ignore_permissions=True)
+	frappe.db.commit()
+
+
+def alert_emails(peer: str) -> list:
+	"""Queued emails about ``peer`` (with their recipients), newest first."""
+	emails = frappe.get_all(
+		"Email Queue",
+		filters={"message": ("like", f"%{peer}%")},
+		fields=["name"],
+		order_by="creation desc",
+	)
+	return [
+		frappe._dict(
+			message=frappe.get_doc("Email Queue", email.name).message,
+			recipients=[row.recipient for row in frappe.get_doc("Email Queue", email.name).recipients],
+		)
+		for email in emails
+	]
+
+
 def set_local_settings(**values) -> dict:
 	"""Set Event Streaming Settings here; returns the earlier values, to restore them."""
 	settings = frappe.get_single("Event Streaming Settings")
@@ -51,6 +97,18 @@ class TestConsumerSideHealth(TwoSiteTestCase):
 		super().setUp()
 		self.producer.insert({"doctype": "Role", "role_name": self.role, "desk_access": 1})
 		self.addCleanup(self.producer.delete_if_exists, "Role", self.role)
+
+	def fail_a_change(self) -> tuple[dict, str]:
+		"""A ToDo the consumer cannot apply (its Role exists only on the producer): the ToDo and the
+		name of its Failed sync log, removed after the test."""
+		poison = self.producer.insert({"doctype": "ToDo", "description": unique("poison"), "role": self.role})
+		pull_all()
+		sync_log = frappe.db.get_value(
+			"Event Sync Log", {"producer_doc": poison["name"], "status": "Failed"}, "name"
+		)
+		self.assertTrue(sync_log)
+		self.addCleanup(self.forget_failure, poison["name"], sync_log)
+		return poison, sync_log
 
 	def forget_failure(self, producer_doc: str, sync_log: str) -> None:
 		frappe.db.delete("Notification Log", {"document_type": "Event Sync Log", "document_name": sync_log})
@@ -122,14 +180,30 @@ class TestConsumerSideHealth(TwoSiteTestCase):
 		with self.assertRaises(frappe.ValidationError):
 			frappe.get_attr("event_streaming.api.get_peer_health")("User", "Administrator")
 
-	def test_a_change_failed_after_its_retries_alerts_once(self):
-		poison = self.producer.insert({"doctype": "ToDo", "description": unique("poison"), "role": self.role})
+	def test_lag_shown_on_the_producer_list_counts_failed_changes(self):
 		pull_all()
-		sync_log = frappe.db.get_value(
-			"Event Sync Log", {"producer_doc": poison["name"], "status": "Failed"}, "name"
+		lag = frappe.db.get_value("Event Producer", PRODUCER_URL, "replication_lag")
+		self.assertEqual(lag, 0, "caught up: no lag")
+
+		poison, sync_log = self.fail_a_change()
+		# the change failed an hour ago and still waits: the next pull reports an hour of lag
+		frappe.db.set_value(
+			"Event Sync Log", sync_log, "creation", add_to_date(None, hours=-1), update_modified=False
 		)
-		self.assertTrue(sync_log)
-		self.addCleanup(self.forget_failure, poison["name"], sync_log)
+		frappe.db.commit()
+		self.producer.insert({"doctype": "ToDo", "description": unique("after the poison")})
+		pull_all()
+		lag = frappe.db.get_value("Event Producer", PRODUCER_URL, "replication_lag")
+		self.assertGreaterEqual(lag, 3600)
+		self.assertLess(lag, 3600 + 300)
+
+		# once the failed change is dealt with, the next pull is back to no lag
+		self.forget_failure(poison["name"], sync_log)
+		pull_all()
+		self.assertEqual(frappe.db.get_value("Event Producer", PRODUCER_URL, "replication_lag"), 0)
+
+	def test_a_change_failed_after_its_retries_alerts_once(self):
+		poison, sync_log = self.fail_a_change()
 
 		row = health.producer_health(PRODUCER_URL)
 		self.assertEqual(row["failed"], 1)
@@ -231,6 +305,28 @@ class TestUnreachablePeerAlerts(FrappeTestCase):
 		self.assertEqual(alerts_for("Event Producer", name), managers)
 		health.check_alerts(now=add_to_date(now_datetime(), minutes=45))
 		self.assertEqual(alerts_for("Event Producer", name), 2 * managers)
+
+	def test_an_alert_is_emailed_where_the_site_sends_email(self):
+		name = self.make_unreachable_producer()
+		forget_alert_emails(name)
+		self.addCleanup(forget_alert_emails, name)
+		self.fail_to_pull(name)
+		health.check_alerts(now=add_to_date(now_datetime(), minutes=31))
+		self.assertTrue(alerts_for("Event Producer", name))
+		self.assertEqual(alert_emails(name), [], "no outgoing email account: Desk only")
+
+		make_outgoing_email_account(self)
+		pull.set_pull_status(name, None)  # recovered; then a new outage
+		health.check_alerts()
+		self.fail_to_pull(name)
+		health.check_alerts()
+		health.check_alerts(now=add_to_date(now_datetime(), minutes=31))
+		emails = alert_emails(name)
+		managers = health.system_managers()
+		self.assertEqual(len(emails), len(managers), "one email per System Manager, once per outage")
+		admin_email = frappe.db.get_value("User", "Administrator", "email")
+		self.assertTrue(any(admin_email in email.recipients for email in emails))
+		self.assertTrue(all("unreachable" in email.message.lower() for email in emails))
 
 	def test_switched_off_alerts_nothing(self):
 		set_local_settings(alert_unreachable_minutes=0)

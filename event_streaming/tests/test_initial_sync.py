@@ -9,14 +9,17 @@ import subprocess
 
 import frappe
 
-from event_streaming.streaming import snapshot, transport
+from event_streaming.streaming import health, snapshot, transport
+from event_streaming.tests.test_health import set_local_settings
 from event_streaming.tests.test_trust_producer import ProducerTrustTestCase
 from event_streaming.tests.utils import (
 	PRODUCER_URL,
 	TwoSiteTestCase,
+	make_event_producer,
 	producer,
 	remove_event_producer,
 	unique,
+	wait_for,
 )
 
 CHUNK = "event_streaming.api.get_snapshot_chunk"
@@ -169,6 +172,61 @@ class TestInitialSync(InitialSyncTestCase):
 		self.assertEqual(frappe.db.count(snapshot.RUN_DOCTYPE, {"event_producer": PRODUCER_URL}), 0)
 		counts = {row["doctype"]: row["count"] for row in api.get_initial_sync_counts(PRODUCER_URL)}
 		self.assertGreaterEqual(counts["ToDo"], 6)
+
+
+class TestSyncOnApproval(InitialSyncTestCase):
+	"""A subscription the producer approves later: existing documents are synced when the settings
+	say so, and otherwise offered to System Managers."""
+
+	def setUp(self):
+		super().setUp()
+		make_event_producer(self.subscribe, auto_approve=False)
+		frappe.db.delete(
+			"Notification Log", {"document_type": "Event Producer", "document_name": PRODUCER_URL}
+		)
+		frappe.db.commit()
+		self.addCleanup(set_local_settings, initial_sync_on_approval=0)
+
+	def approve_on_the_producer(self):
+		remote = self.producer.get("Event Consumer", frappe.utils.get_url())
+		for row in remote["consumer_doctypes"]:
+			row["status"] = "Approved"
+		self.producer.update(
+			"Event Consumer", remote["name"], {"consumer_doctypes": remote["consumer_doctypes"]}
+		)
+
+	def offers(self) -> list[str]:
+		return frappe.get_all(
+			"Notification Log",
+			filters={"document_type": "Event Producer", "document_name": PRODUCER_URL},
+			pluck="subject",
+		)
+
+	def test_existing_documents_are_synced_when_the_producer_approves(self):
+		set_local_settings(initial_sync_on_approval=1)
+		self.assertFalse(frappe.db.exists(snapshot.RUN_DOCTYPE, {"event_producer": PRODUCER_URL}))
+		self.approve_on_the_producer()
+		wait_for(
+			lambda: (
+				frappe.db.get_value(
+					snapshot.RUN_DOCTYPE, {"event_producer": PRODUCER_URL, "ref_doctype": "ToDo"}, "status"
+				)
+				== "Completed"
+			),
+			timeout=90,
+			message="the initial sync started on approval to complete",
+		)
+		for doc in self.existing:
+			self.assertEqual(self.local_description(doc["name"]), doc["description"])
+		self.assertEqual(self.offers(), [], "synced, so nothing to offer")
+
+	def test_otherwise_system_managers_are_offered_the_sync(self):
+		self.approve_on_the_producer()
+		wait_for(lambda: self.offers(), timeout=60, message="the offer to sync existing documents")
+		self.assertIn("ToDo", self.offers()[0])
+		self.assertEqual(len(self.offers()), len(health.system_managers()))
+		self.assertFalse(frappe.db.exists(snapshot.RUN_DOCTYPE, {"event_producer": PRODUCER_URL}))
+		self.assertFalse(frappe.db.exists("ToDo", self.existing[0]["name"]))
 
 
 class TestSnapshotEndpoint(ProducerTrustTestCase):

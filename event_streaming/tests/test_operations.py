@@ -248,6 +248,37 @@ class TestPullNowInTheBackground(TwoSiteTestCase):
 		self.assertIsNone(frappe.cache.get_value(pull.watch_key(PRODUCER_URL), expires=True))
 
 
+class TestWorkerKilledMidPull(TwoSiteTestCase):
+	subscribe = [{"ref_doctype": "ToDo"}]
+
+	def test_a_dead_workers_running_mark_holds_off_pulls_for_a_minute_at_most(self):
+		"""A worker killed during a pull leaves its "running" mark behind (its lock goes with its
+		database session). Requests that see the mark queue nothing, so the mark must expire soon,
+		and once it has the next change is pulled."""
+		pull_all()
+		key = pull.pull_key(PRODUCER_URL)
+		running = frappe.cache.make_key(jobs.running_key(key))
+		self.addCleanup(frappe.cache.delete_value, jobs.running_key(key))
+		# a round's mark lives a minute at most
+		ttls = []
+		jobs.mark_pending(key)
+		self.assertTrue(jobs.run_coalesced(key, lambda: ttls.append(frappe.cache.ttl(running)), wait=30))
+		self.assertEqual(len(ttls), 1)
+		self.assertGreater(ttls[0], 0)
+		self.assertLessEqual(ttls[0], 60)
+		# the mark as the pull of a worker that is then killed leaves it
+		frappe.cache.set(running, 1, ex=jobs.RUNNING_TTL)
+
+		todo = self.producer.insert({"doctype": "ToDo", "description": unique("after a dead worker")})
+		time.sleep(3)
+		frappe.db.commit()
+		self.assertFalse(frappe.db.exists("ToDo", todo["name"]), "held off while the mark lives")
+		frappe.cache.pexpire(running, 1)  # the minute passes
+		self.producer.update("ToDo", todo["name"], {"description": unique("changed again")})
+		# the producer notifies us; the background worker pulls (no pull is started here)
+		wait_for(lambda: frappe.db.exists("ToDo", todo["name"]), timeout=60, message="the ToDo pulled")
+
+
 class TestSilentProducerOnRegistration(FrappeTestCase):
 	def test_a_silent_producer_fails_within_the_configured_timeout(self):
 		"""Protocol detection and registration are two calls: a silent peer must not cost both."""

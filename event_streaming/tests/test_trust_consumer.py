@@ -432,7 +432,7 @@ class TestBadInputNeverStallsTheStream(HostileProducerTestCase):
 
 	def test_a_page_of_sync_logs_larger_than_max_allowed_packet_is_applied(self):
 		"""Before: the page's sync logs went into one INSERT, which the server refused, forever."""
-		packet = int(frappe.db.sql("SELECT @@max_allowed_packet")[0][0])
+		packet = apply.server_statement_bytes()
 		if packet > transport.MAX_REPLY_BYTES // 2:
 			self.skipTest("a page this large would exceed the reply size a producer may send")
 		size = 1024 * 1024
@@ -648,8 +648,14 @@ class TestResyncHoldsThePullLock(HostileProducerTestCase):
 		self.pull()
 		log = self.assertFailed(row)
 		other = self.other_connection()
-		lock = jobs.lock_name(pull.pull_key(self.event_producer))
-		self.assertEqual(other.sql("SELECT GET_LOCK(%s, 0)", (lock,))[0][0], 1)
+		key = pull.pull_key(self.event_producer)
+		if frappe.db.db_type == "postgres":
+			take, release = "SELECT pg_try_advisory_lock(%s)", "SELECT pg_advisory_unlock(%s)"
+			lock = jobs.lock_key(key)
+		else:
+			take, release = "SELECT GET_LOCK(%s, 0)", "SELECT RELEASE_LOCK(%s)"
+			lock = jobs.lock_name(key)
+		self.assertEqual(other.sql(take, (lock,))[0][0], 1)
 		try:
 			with self.assertRaises(pull.PullBusy) as raised:
 				pull.resync(log.name, wait=1)
@@ -658,7 +664,7 @@ class TestResyncHoldsThePullLock(HostileProducerTestCase):
 				pull.resync_logs([log.name], wait=1)
 			self.assertEqual(frappe.db.get_value("Event Sync Log", log.name, "retry_count"), log.retry_count)
 		finally:
-			other.sql("SELECT RELEASE_LOCK(%s)", (lock,))
+			other.sql(release, (lock,))
 			other.close()
 		self.assertEqual(pull.resync(log.name, wait=1), "Failed")
 		self.assertEqual(frappe.db.get_value("Event Sync Log", log.name, "retry_count"), log.retry_count + 1)

@@ -14,8 +14,38 @@ from frappe.tests.utils import FrappeTestCase
 
 from event_streaming.streaming import pull
 
-PRODUCER_URL = os.environ.get("EVENT_STREAMING_PRODUCER_URL", "http://es-producer.localhost:8000")
-PRODUCER_SITE = os.environ.get("EVENT_STREAMING_PRODUCER_SITE", "es-producer.localhost")
+# The producer pair of each consumer site; scripts/lib/two_sites.sh writes the same into the consumer's
+# site config (event_streaming_test_producer), this is the fallback for a bench set up by hand.
+PRODUCER_OF = {
+	"es-consumer.localhost": "es-producer.localhost",
+	"es-consumer-pg.localhost": "es-producer-pg.localhost",
+}
+# the producer site on the other database, for test_mixed_databases
+MIXED_PRODUCER_OF = {
+	"es-consumer.localhost": "es-producer-pg.localhost",
+	"es-consumer-pg.localhost": "es-producer.localhost",
+}
+
+
+def site_config(site: str) -> dict:
+	"""Another site's configuration, read from the bench (this process is connected to its own)."""
+	return frappe.get_site_config(site_path=os.path.join(frappe.local.sites_path, site))
+
+
+def site_url(site: str) -> str:
+	"""A site's own address (its host_name, which scripts/lib/two_sites.sh sets), as its peers use it."""
+	return (site_config(site).get("host_name") or f"http://{site}:8000").rstrip("/")
+
+
+def site_exists(site: str) -> bool:
+	return os.path.isfile(os.path.join(frappe.local.sites_path, site, "site_config.json"))
+
+
+# the one place the suite learns which site is its producer
+PRODUCER_SITE = frappe.conf.get("event_streaming_test_producer") or PRODUCER_OF.get(
+	frappe.local.site, "es-producer.localhost"
+)
+PRODUCER_URL = site_url(PRODUCER_SITE)
 ADMIN_PASSWORD = os.environ.get("EVENT_STREAMING_ADMIN_PASSWORD", "admin")
 
 
@@ -61,7 +91,16 @@ class ProducerSite:
 		return True
 
 	def delete(self, doctype: str, name: str) -> None:
-		self.request("DELETE", f"/api/resource/{doctype}/{name}")
+		# a PostgreSQL producer refuses a delete that races its notification job's status write
+		# (REPEATABLE READ); as a person would, try again
+		for attempt in range(3):
+			try:
+				self.request("DELETE", f"/api/resource/{doctype}/{name}")
+				return
+			except ProducerError as error:
+				if attempt == 2 or "SerializationFailure" not in str(error.body):
+					raise
+				time.sleep(1)
 
 	def delete_if_exists(self, doctype: str, name: str) -> None:
 		if self.exists(doctype, name):
@@ -114,14 +153,14 @@ class ProducerError(Exception):
 		self.body = body
 
 
-_producer = None
+_producers: dict[str, ProducerSite] = {}
 
 
-def producer() -> ProducerSite:
-	global _producer
-	if _producer is None:
-		_producer = ProducerSite()
-	return _producer
+def producer(url: str = PRODUCER_URL) -> ProducerSite:
+	"""The producer at ``url`` (the suite's by default), logged in once."""
+	if url not in _producers:
+		_producers[url] = ProducerSite(url)
+	return _producers[url]
 
 
 def ensure_local_api_keys(user: str = "Administrator") -> None:
@@ -133,22 +172,24 @@ def ensure_local_api_keys(user: str = "Administrator") -> None:
 		frappe.db.commit()
 
 
-def make_event_producer(rows: list[dict], auto_approve: bool = True) -> "frappe.Document":
-	"""Subscribe this site to the producer, replacing any earlier subscription of the tests.
+def make_event_producer(
+	rows: list[dict], auto_approve: bool = True, url: str = PRODUCER_URL
+) -> "frappe.Document":
+	"""Subscribe this site to the producer at ``url``, replacing any earlier subscription of the tests.
 
 	Approval is explicit: the producer's auto-approve setting is switched on for this consumer only.
 	"""
-	remove_event_producer()
+	remove_event_producer(url)
 	consumer_url = frappe.utils.get_url()
-	producer().set_settings(
+	producer(url).set_settings(
 		auto_approve=int(auto_approve), auto_approve_consumers=consumer_url if auto_approve else ""
 	)
 	ensure_local_api_keys()
-	api_key, api_secret = producer().api_keys()
+	api_key, api_secret = producer(url).api_keys()
 	doc = frappe.get_doc(
 		{
 			"doctype": "Event Producer",
-			"producer_url": PRODUCER_URL,
+			"producer_url": url,
 			"user": "Administrator",
 			"api_key": api_key,
 			"api_secret": api_secret,
@@ -159,20 +200,20 @@ def make_event_producer(rows: list[dict], auto_approve: bool = True) -> "frappe.
 	return doc
 
 
-def remove_event_producer() -> None:
+def remove_event_producer(url: str = PRODUCER_URL) -> None:
 	"""Forget the producer on both sides, so every test class starts from a clean subscription."""
-	if frappe.db.exists("Event Producer", PRODUCER_URL):
-		frappe.delete_doc("Event Producer", PRODUCER_URL, force=True)
-	frappe.db.delete("Event Producer Last Update", {"event_producer": PRODUCER_URL})
-	frappe.db.delete("Event Sync Log", {"event_producer": PRODUCER_URL})
+	if frappe.db.exists("Event Producer", url):
+		frappe.delete_doc("Event Producer", url, force=True)
+	frappe.db.delete("Event Producer Last Update", {"event_producer": url})
+	frappe.db.delete("Event Sync Log", {"event_producer": url})
 	frappe.db.commit()
-	producer().delete_if_exists("Event Consumer", frappe.utils.get_url())
+	producer(url).delete_if_exists("Event Consumer", frappe.utils.get_url())
 
 
-def pull_all() -> int:
+def pull_all(url: str = PRODUCER_URL) -> int:
 	"""Pull everything pending from the producer, waiting for any pull the worker is running."""
 	frappe.db.commit()
-	applied = pull.pull_now(PRODUCER_URL, wait=120)
+	applied = pull.pull_now(url, wait=120)
 	frappe.db.commit()
 	return applied
 
@@ -196,17 +237,19 @@ class TwoSiteTestCase(FrappeTestCase):
 	"""Base for scenarios that need the producer; every test owns and removes its fixtures."""
 
 	subscribe: list[dict] = [{"ref_doctype": "ToDo"}, {"ref_doctype": "Note"}]
+	# the producer's address: the suite's producer unless a class names another (test_mixed_databases)
+	producer_url: str = PRODUCER_URL
 
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.event_producer = make_event_producer(cls.subscribe)
+		cls.event_producer = make_event_producer(cls.subscribe, url=cls.producer_url)
 
 	@classmethod
 	def tearDownClass(cls):
-		remove_event_producer()
+		remove_event_producer(cls.producer_url)
 		super().tearDownClass()
 
 	def setUp(self):
 		frappe.set_user("Administrator")
-		self.producer = producer()
+		self.producer = producer(self.producer_url)

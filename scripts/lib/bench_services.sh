@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The one way to start what the two-site bench needs: MariaDB, Redis, the web server, a worker and
-# (for the demo of scripts/dev_bench.sh) the scheduler.
+# The one way to start what the two-site bench needs: MariaDB (or PostgreSQL), Redis, the web server,
+# a worker and (for the demo of scripts/dev_bench.sh) the scheduler.
 #
 # scripts/two_site_tests.sh and scripts/dev_bench.sh source this file; scripts/benchmark.py runs it
 # as a command:
 #   scripts/lib/bench_services.sh ensure-backing              start MariaDB and Redis if they are down
+#   scripts/lib/bench_services.sh ensure-postgres             start PostgreSQL if it is down
 #   scripts/lib/bench_services.sh web-server-up               exit 0 if something answers on the port
 #   scripts/lib/bench_services.sh run-web-server [gunicorn args]
 #   scripts/lib/bench_services.sh run-worker [queues]         (default: short,default,long)
 # The run-* commands replace themselves with the server (exec), so the caller owns its process and
 # stops it by that id. A sourcing script sets bench_path, python, logs, port, db_root_password and
 # producer and defines say and fail; as a command they come from EVENT_STREAMING_BENCH,
-# EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD and EVENT_STREAMING_LOGS.
+# EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD and EVENT_STREAMING_LOGS. PostgreSQL's
+# superuser password is EVENT_STREAMING_PG_ROOT_PASSWORD (default root) in both cases.
 
 ensure_database_and_redis() {
 	ensure_mariadb
@@ -42,6 +44,50 @@ ensure_mariadb() {
 		for _ in $(seq 30); do mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 && break; sleep 1; done
 		mysqladmin ping -uroot -p"$db_root_password" >/dev/null 2>&1 || fail "MariaDB did not start"
 	fi
+}
+
+# The newest PostgreSQL server installed from Debian's packages, or nothing.
+postgres_bin_dir() {
+	local dir
+	dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+	[ -n "$dir" ] && [ -x "$dir/postgres" ] && echo "$dir"
+}
+
+# PostgreSQL on 127.0.0.1:5432 for sites created with --db-type postgres: a cluster of the bench's
+# own under $bench_path/postgres-data (initdb on first use), run as the postgres user, whose
+# database password is ${EVENT_STREAMING_PG_ROOT_PASSWORD:-root}. Connections over TCP need that
+# password; the local socket admits only the postgres system user (peer).
+ensure_postgres() {
+	local bin data="$bench_path/postgres-data" password="${EVENT_STREAMING_PG_ROOT_PASSWORD:-root}"
+	bin="$(postgres_bin_dir)" || fail "PostgreSQL is not installed (apt-get install postgresql)"
+	if "$bin/pg_isready" -q -h 127.0.0.1 -p 5432; then
+		return 0
+	fi
+	id postgres >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/postgresql \
+		--shell /bin/bash postgres || fail "could not create the postgres user"
+	# without an init system nobody creates the socket directory
+	if [ ! -d /run/postgresql ] && [ -w /run ]; then
+		mkdir -p /run/postgresql && chown postgres:postgres /run/postgresql
+	fi
+	if [ ! -f "$data/PG_VERSION" ]; then
+		say "creating a PostgreSQL cluster in $data"
+		mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+		runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -E UTF8 --locale C.UTF-8 \
+			--auth-local peer --auth-host scram-sha-256 >"$logs/postgres-initdb.log" 2>&1 \
+			|| fail "initdb failed (see $logs/postgres-initdb.log)"
+	fi
+	say "starting PostgreSQL"
+	touch "$logs/postgres.log" && chown postgres "$logs/postgres.log"
+	(close_inherited_descriptors; exec runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$logs/postgres.log" \
+		-o "-c listen_addresses=127.0.0.1 -c port=5432 -c unix_socket_directories=/run/postgresql" \
+		start >/dev/null 2>&1)
+	for _ in $(seq 30); do "$bin/pg_isready" -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	"$bin/pg_isready" -q -h 127.0.0.1 -p 5432 || fail "PostgreSQL did not start (see $logs/postgres.log)"
+	# the password is set on every start, so changing the variable is enough to change it
+	# (on standard input: psql quotes :'password' there, never in -c)
+	echo "ALTER USER postgres WITH PASSWORD :'password';" | runuser -u postgres -- "$bin/psql" \
+		-h /run/postgresql -p 5432 -q -v ON_ERROR_STOP=1 -v password="$password" >/dev/null \
+		|| fail "could not set the password of PostgreSQL's postgres user"
 }
 
 # Redis on the ports the bench's common_site_config.json names (bench init generated them).
@@ -133,9 +179,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	shift || true
 	case "$command" in
 		ensure-backing) ensure_database_and_redis ;;
+		ensure-postgres) ensure_postgres ;;
 		web-server-up) web_server_up ;;
 		run-web-server) run_web_server "$@" ;;
 		run-worker) run_worker "$@" ;;
-		*) echo "usage: $0 ensure-backing | web-server-up | run-web-server [gunicorn args] | run-worker [queues]" >&2; exit 2 ;;
+		*) echo "usage: $0 ensure-backing | ensure-postgres | web-server-up | run-web-server [gunicorn args] | run-worker [queues]" >&2; exit 2 ;;
 	esac
 fi

@@ -203,6 +203,16 @@ def test_health_screens(consumer_desk, consumer_site, keys):
 	page.wait_for_timeout(1500)  # the chart animates from zero to its data
 	screenshot(page, "workspace")
 
+	# the producers at a glance: status, last pull, lag and error columns
+	visit(page, f"{CONSUMER_URL}/app/event-producer")
+	row = page.locator(".list-row-container", has_text=PRODUCER_URL.split("//")[1]).first
+	row.wait_for(state="visible")
+	header = page.locator(".list-row-head").first.inner_text()
+	for column in ("Last Pull", "Lag", "Last Pull Error"):
+		assert column in header, header
+	assert "Pulling" in row.inner_text() or "Pull Failing" in row.inner_text(), row.inner_text()
+	screenshot(page, "event-producer-list")
+
 	visit(page, f"{CONSUMER_URL}/app/query-report/Event Streaming Health")
 	page.locator(".dt-scrollable .dt-row").first.wait_for(state="visible")
 	assert PRODUCER_URL in page.locator(".dt-scrollable").inner_text()

@@ -15,6 +15,7 @@ PURE_MODULES = (
 	"event_streaming.streaming.field_mapping",
 	"event_streaming.streaming.trust",
 	"event_streaming.streaming.redaction",
+	"event_streaming.streaming.lock_keys",
 )
 
 

@@ -5,18 +5,35 @@
 Runs before model sync, so the column change finds only "0" and "1"."""
 
 import frappe
+from frappe.query_builder import Case
+from frappe.query_builder.functions import Coalesce
+from pypika.functions import Trim
 
 
 def execute():
 	if not frappe.db.table_exists("Event Sync Log"):
 		return
-	column_type = frappe.db.sql(
-		"""SELECT DATA_TYPE FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'tabEvent Sync Log' AND COLUMN_NAME = 'use_same_name'"""
-	)  # nosemgrep: no query builder form for information_schema
-	if not column_type or column_type[0][0].lower() not in ("varchar", "text", "longtext"):
+	if not is_text_column(column_type("tabEvent Sync Log", "use_same_name")):
 		return  # already an integer column: nothing from the original to convert
-	frappe.db.sql(
-		"""UPDATE `tabEvent Sync Log`
-		SET use_same_name = IF(TRIM(COALESCE(use_same_name, '')) IN ('1', 'true', 'True'), '1', '0')"""
-	)  # nosemgrep: one statement over the whole table, before its type changes
+	log = frappe.qb.DocType("Event Sync Log")
+	ticked = Trim(Coalesce(log.use_same_name, "")).isin(["1", "true", "True"])
+	# one statement over the whole table, before its type changes
+	frappe.qb.update(log).set(log.use_same_name, Case().when(ticked, "1").else_("0")).run()
+
+
+def column_type(table: str, column: str) -> str | None:
+	"""The column's type in this site's own database (other sites' tables share the server's
+	information_schema on MariaDB, so the schema is named)."""
+	schema = "current_schema()" if frappe.db.db_type == "postgres" else "DATABASE()"
+	found = frappe.db.sql(
+		f"""SELECT data_type FROM information_schema.columns
+		WHERE table_schema = {schema} AND table_name = %s AND column_name = %s""",
+		(table, column),
+	)  # nosemgrep: no query builder form for the current schema
+	return found[0][0] if found else None
+
+
+def is_text_column(column_type: str | None) -> bool:
+	"""MariaDB names a text column varchar(140), text, longtext...; PostgreSQL character varying or text."""
+	column_type = (column_type or "").lower()
+	return "char" in column_type or "text" in column_type

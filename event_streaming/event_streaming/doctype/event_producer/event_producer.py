@@ -6,10 +6,10 @@ from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_field
 from frappe.model.document import Document
 
-from event_streaming.streaming import capture, payload, pull, registration, transport
+from event_streaming.streaming import capture, payload, pull, registration, snapshot, transport
 
 # written by this site's pulls and registration only, never through a form save
-SYSTEM_FIELDS = ("protocol_version", "last_pull_at", "last_pull_error")
+SYSTEM_FIELDS = ("protocol_version", "last_pull_at", "replication_lag", "last_pull_error")
 
 
 class EventProducer(Document):
@@ -33,6 +33,7 @@ class EventProducer(Document):
 		producer_doctypes: DF.Table[EventProducerDocumentType]
 		producer_url: DF.Data
 		protocol_version: DF.Literal["", "v1", "v2"]
+		replication_lag: DF.Duration | None
 		user: DF.Link
 	# end: auto-generated types
 
@@ -54,6 +55,7 @@ class EventProducer(Document):
 		if self.incoming_change:
 			# written by the producer (approval mirroring): nothing to push back
 			self.db_set("incoming_change", 0, update_modified=False)
+			snapshot.on_approval(self.name, self.newly_approved())
 			return
 		self.create_custom_fields()
 		if self.subscriptions_changed():
@@ -122,6 +124,7 @@ class EventProducer(Document):
 			status = statuses.get(registration.remote_doctype_of(row))
 			if status:
 				row.db_set("status", status, update_modified=False)
+		snapshot.on_approval(self.name, self.newly_approved())
 		self.db_set("protocol_version", self.protocol_version, update_modified=False)
 		self.db_set("incoming_change", 0, update_modified=False)
 		position = frappe.new_doc("Event Producer Last Update")
@@ -132,6 +135,16 @@ class EventProducer(Document):
 		position.last_sequence = int(reply.get("last_sequence") or 0)
 		position.save(ignore_permissions=True)
 		self.create_custom_fields()
+
+	def newly_approved(self) -> list[str]:
+		"""Subscribed DocTypes the producer approved in this save (all approved ones on insert)."""
+		before = self.get_doc_before_save()
+		earlier = {row.name: row.status for row in before.producer_doctypes} if before else {}
+		return [
+			row.ref_doctype
+			for row in self.producer_doctypes
+			if row.status == "Approved" and not row.unsubscribe and earlier.get(row.name) != "Approved"
+		]
 
 	def subscriptions_changed(self) -> bool:
 		before = self.get_doc_before_save()

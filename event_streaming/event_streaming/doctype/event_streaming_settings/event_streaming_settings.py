@@ -32,6 +32,7 @@ class EventStreamingSettings(Document):
 		auto_approve_consumers: DF.SmallText | None
 		auto_approve_doctypes: DF.SmallText | None
 		feed_page_size: DF.Int
+		initial_sync_on_approval: DF.Check
 		max_retries: DF.Int
 		pull_interval_minutes: DF.Int
 		request_timeout: DF.Int
