@@ -243,6 +243,10 @@ class TestUnreachablePeerAlerts(FrappeTestCase):
 
 	def setUp(self):
 		frappe.set_user("Administrator")
+		frappe.db.rollback()  # on PostgreSQL a failed earlier test may leave its transaction aborted
+		# what a run killed half-way left behind would make the inserts below duplicates
+		for doctype in ("Event Producer", "Event Consumer"):
+			self.forget(doctype, UNREACHABLE_URL)
 		self.earlier_settings = set_local_settings(alert_unreachable_minutes=30)
 		self.addCleanup(set_local_settings, **self.earlier_settings)
 
