@@ -292,7 +292,7 @@ def run(run_name: str, chunk_size: int = DEFAULT_CHUNK, echo=None) -> str:
 						set_run(run_name, status="Cancelled", cancel_requested=0, finished_at=now_datetime())
 						return "Cancelled"
 					if upcoming is None:
-						chunk = fetch_chunk(run_name, chunk_size)
+						chunk = request_chunk(peer, get_url(), record.remote_doctype, after, chunk_size)
 					else:
 						chunk, upcoming = upcoming.result(), None
 					if chunk["has_more"] and not chunk["last_name"] > after:
