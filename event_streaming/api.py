@@ -19,6 +19,15 @@ def get_capabilities() -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
+def receive_statuses(producer_url: str, statuses: dict | str) -> list[str]:
+	"""Consumer side: a producer's approval decisions for this site's subscriptions to it. Only that
+	Event Producer's Event Subscriber (the user whose keys the producer holds); sets nothing but the
+	statuses of existing rows."""
+	event_producer = registration.get_producer_for_caller(producer_url)
+	return registration.receive_statuses(event_producer, registration.parse_statuses(statuses))
+
+
+@frappe.whitelist(methods=["POST"])
 def get_update_log_page(event_consumer: str, after: int = 0, limit: int | None = None) -> dict:
 	"""v2 feed: the next page of logs after the ``after`` sequence. Only the consumer's registered
 	user; reads only."""

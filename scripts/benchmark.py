@@ -4,10 +4,12 @@
 """Replication benchmark on the two-site bench: every speed figure the issues quote comes from here.
 
 	flock /tmp/es-bench.lock /opt/frappe-bench/env/bin/python scripts/benchmark.py \\
-		--bench /opt/frappe-bench [--n 500] [--runs 3] [--scale] [--json out.json]
+		--bench /opt/frappe-bench [--db-type mariadb|postgres] [--n 500] [--runs 3] [--scale] [--json out.json]
 
 Run it with the bench's Python. It uses the existing bench only (sites es-producer.localhost and
-es-consumer.localhost, made by scripts/two_site_tests.sh) and starts the web server and, where a
+es-consumer.localhost, made by scripts/two_site_tests.sh; with --db-type postgres the PostgreSQL pair
+es-producer-pg.localhost and es-consumer-pg.localhost, made by two_site_tests.sh --db-type postgres)
+and starts the web server and, where a
 measurement needs one, a worker through scripts/lib/bench_services.sh, the same way the test runner
 does; it stops them before it exits. Each figure is the median of --runs runs, with min and max;
 --scale repeats everything at --scale-n (5000) to show how the costs grow. One module of
@@ -45,7 +47,8 @@ from benchmarks import (
 	snapshot_depth,
 )
 from benchmarks.bench import Bench
-from benchmarks.common import ALL_QUEUES, BenchmarkError
+from benchmarks.common import ALL_QUEUES, DB_TYPE, BenchmarkError
+from benchmarks.database import SITE_PAIRS
 from benchmarks.preflight import preflight
 from benchmarks.provenance import code_version, machine
 from benchmarks.site_tasks import run_task_here
@@ -169,7 +172,20 @@ def parse_args(argv=None):
 	parser.add_argument("--json", help="also write the results to this JSON file")
 	parser.add_argument("--port", type=int, default=int(os.environ.get("EVENT_STREAMING_PORT", 8000)))
 	parser.add_argument(
-		"--db-root-password", default=os.environ.get("EVENT_STREAMING_DB_ROOT_PASSWORD", "root")
+		"--db-type",
+		choices=list(SITE_PAIRS),
+		default=DB_TYPE,
+		help="measure the MariaDB sites (default) or the PostgreSQL ones (es-*-pg.localhost)",
+	)
+	parser.add_argument(
+		"--db-root-password",
+		default=os.environ.get("EVENT_STREAMING_DB_ROOT_PASSWORD", "root"),
+		help="MariaDB's root password",
+	)
+	parser.add_argument(
+		"--pg-root-password",
+		default=os.environ.get("EVENT_STREAMING_PG_ROOT_PASSWORD", "root"),
+		help="PostgreSQL's postgres password",
 	)
 	# internal: run one task inside a site (see benchmarks/site_tasks.py)
 	parser.add_argument("--task", help=argparse.SUPPRESS)
@@ -185,6 +201,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
 	args = parse_args(argv)
+	if args.db_type != DB_TYPE:
+		# every module named its sites when it was imported: start again with the choice in the
+		# environment, which the in-site tasks inherit too
+		os.environ["EVENT_STREAMING_DB_TYPE"] = args.db_type
+		os.execv(sys.executable, [sys.executable, *sys.argv])
 	if args.task:
 		run_task_here(args)
 		return 0

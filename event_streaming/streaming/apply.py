@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import frappe
 from frappe import _
+from frappe.model.naming import is_autoincremented
 from frappe.utils import add_to_date, now_datetime
 
 from event_streaming.streaming import dependencies, payload, registration, transport
@@ -182,15 +183,34 @@ class Applier:
 			if subscription and subscription.use_same_name and not subscription.mapping:
 				wanted.setdefault(subscription.local_doctype, set()).add(row["docname"])
 		self.local_names = {}
+		exact = frappe.db.db_type == "postgres"
+
+		def key(name) -> str:
+			# names compare as the database does: exactly on PostgreSQL, case-insensitively under
+			# MariaDB's collation
+			return str(name) if exact else str(name).casefold()
+
+		def fits_bigint(name) -> bool:
+			text = str(name)
+			return text.isascii() and text.isdigit() and int(text) < 2**63
+
 		for doctype, names in wanted.items():
+			if is_autoincremented(doctype):
+				# the name column is a bigint: a name that is no number cannot be here, and
+				# PostgreSQL would refuse the whole query (and the page's transaction) for it
+				for name in names:
+					if not fits_bigint(name):
+						self.local_names[(doctype, name)] = None
+				names = {name for name in names if fits_bigint(name)}
+				if not names:
+					continue
 			table = frappe.qb.DocType(doctype)
 			present = (
 				frappe.qb.from_(table).select(table.name).where(table.name.isin(list(names))).run(pluck=True)
 			)
-			# names compare as the database does (case-insensitively)
-			by_folded = {name.casefold(): name for name in present}
+			by_key = {key(name): name for name in present}
 			for name in names:
-				self.local_names[(doctype, name)] = by_folded.get(name.casefold())
+				self.local_names[(doctype, name)] = by_key.get(key(name))
 
 	def apply_isolated(
 		self,
@@ -218,6 +238,7 @@ class Applier:
 				return "Skipped"
 			self.record(row, subscription, "Failed", error=describe(error), retry=True, sync_log=sync_log)
 			return "Failed"
+		release_stacking_savepoint(savepoint)
 		self.record(row, subscription, "Synced", local_name=local_name, sync_log=sync_log)
 		if row["update_type"] in SUPERSEDING_TYPES and earlier_failures:
 			self.supersede_failures(row, subscription, sync_log)
@@ -446,7 +467,7 @@ class Applier:
 		doctype = row["ref_doctype"]
 		self.record(
 			row,
-			Subscription(doctype, doctype, use_same_name=False),
+			Subscription(doctype, local_doctype(doctype), use_same_name=False),
 			"Failed",
 			error=_(
 				"This site does not subscribe to {0} from this producer, so the change was not applied."
@@ -464,7 +485,7 @@ class Applier:
 				"docname": None,
 				"error": _("The producer sent a log that cannot be applied: {0}.").format(problem),
 				"update_type": update_type if update_type in payload.UPDATE_TYPES else None,
-				"ref_doctype": column_text(row.get("ref_doctype")),
+				"ref_doctype": local_doctype(row.get("ref_doctype")),
 				"event_producer": self.producer.name,
 				"producer_doc": column_text(row.get("docname")),
 				"data": frappe.as_json(raw),
@@ -490,7 +511,11 @@ class Applier:
 			# distinct, increasing timestamps keep "oldest first" (retries, per-document order) exact
 			created = start + timedelta(microseconds=position)
 			values = [frappe.generate_hash(length=10), created, created, user, user]
-			values.extend(log[column] for column in SYNC_LOG_COLUMNS)
+			# a peer's words in a name or an error text must not fail the statement for the whole page
+			values.extend(
+				payload.storable_text(value) if isinstance(value, str) else value
+				for value in (log[column] for column in SYNC_LOG_COLUMNS)
+			)
 			size = estimated_bytes(values)
 			if size > limit:
 				values = without_data(values, size)
@@ -532,11 +557,26 @@ def document_key(row) -> tuple[str, str] | None:
 		return None
 
 
+def release_stacking_savepoint(savepoint: str) -> None:
+	"""Release a per-document savepoint once its document is applied. On PostgreSQL savepoints of
+	one name stack, and a page of 500 logs was 500 nested subtransactions (past 64 each one costs
+	more); MariaDB replaces a savepoint of the same name, so there it would only cost a statement."""
+	if frappe.db.db_type == "postgres":
+		frappe.db.release_savepoint(savepoint)
+
+
 def column_text(value) -> str | None:
-	"""A value for a varchar(140) column of the sync log: text, cut to fit."""
+	"""A value for a varchar(140) column of the sync log: storable text, cut to fit."""
 	if value is None or value == "":
 		return None
-	return str(value)[: payload.MAX_NAME_LENGTH]
+	return payload.storable_text(str(value)[: payload.MAX_NAME_LENGTH])
+
+
+def local_doctype(value) -> str | None:
+	"""A peer's DocType name for the sync log's Link column: only a DocType of this site, which Desk
+	shows as a link; anything else stays in the log's data."""
+	name = column_text(value)
+	return name if name and frappe.db.exists("DocType", name, cache=True) else None
 
 
 def sequence_or_zero(value) -> int:

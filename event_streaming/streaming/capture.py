@@ -13,6 +13,7 @@ from frappe.model import no_value_fields, table_fields
 from frappe.utils import now_datetime
 
 from event_streaming.streaming import diff as diffing
+from event_streaming.streaming import trust
 
 STREAMED_DOCTYPES_KEY = "event_streaming::streamed_doctypes"
 
@@ -169,18 +170,33 @@ def isolated(write, doc, method: str) -> None:
 		)
 
 
+# the type the diff module never replicates (diff.NEVER_REPLICATED_TYPES)
+NEVER_SENT = "Password"
+
+
 def schema_of(doctype: str) -> diffing.Schema:
-	"""The comparable fields of a DocType and of its tables, for the pure diff module."""
+	"""The comparable fields of a DocType and of its tables, for the pure diff module. Credentials
+	and privileges never leave this site, whatever a consumer subscribed to: fields named like a
+	credential, a User's roles, keys and logins, and tables of privilege-bearing rows are typed as
+	Password, which the diff module leaves out of snapshots and diffs."""
 	meta = frappe.get_meta(doctype)
 	schema = diffing.Schema(fields=_value_fields(meta))
 	for df in meta.get_table_fields():
-		schema.tables[df.fieldname] = _value_fields(frappe.get_meta(df.options))
+		if trust.is_privileged(df.options) or df.fieldname in trust.privileged_fields(doctype):
+			schema.fields[df.fieldname] = NEVER_SENT
+		else:
+			schema.tables[df.fieldname] = _value_fields(frappe.get_meta(df.options))
 	return schema
 
 
 def _value_fields(meta) -> dict[str, str]:
+	privileged = trust.privileged_fields(meta.name)
 	return {
-		df.fieldname: df.fieldtype
+		df.fieldname: (
+			NEVER_SENT
+			if df.fieldname in privileged or trust.is_secret_field(df.fieldname, df.fieldtype)
+			else df.fieldtype
+		)
 		for df in meta.fields
 		if df.fieldtype not in no_value_fields and df.fieldtype not in table_fields
 	}

@@ -11,8 +11,10 @@ savepoint rolls back).
 
 A producer is a stranger: it may create only what this site subscribed to and the link targets
 those need, and never privileges. A missing target of a privilege-bearing DocType (``trust``), a
-child table, a Single or a framework record is refused, and when Event Streaming Settings >
-Allowed Dependency DocTypes is set only those (and the subscribed DocTypes) are created. Whatever
+child table, a Single or a framework record is refused; DocTypes whose content this site renders
+or sends (letter heads, templates, comments, files, ``trust.OPT_IN_DEPENDENCY_DOCTYPES``) only when
+named in Event Streaming Settings > Allowed Dependency DocTypes; when that list is set, only those
+(and the subscribed DocTypes) are created. A User created as a link target arrives disabled. Whatever
 a peer sends is cut down to the DocType's own fields (see :func:`peer_values`): no bookkeeping
 columns, no Password fields, no privilege fields (a User arrives without roles, profiles, keys or
 logins), no name of another producer's copy.
@@ -131,7 +133,9 @@ class DependencyResolver:
 			reason = _("{0} is a Single DocType").format(_(doctype))
 		elif doctype in NEVER_FETCHED:
 			reason = _("{0} records are set up on each site, not fetched").format(_(doctype))
-		elif self.allowed and doctype not in self.allowed and doctype not in self.subscribed:
+		elif (self.allowed or trust.needs_opt_in_as_dependency(doctype)) and not (
+			doctype in self.allowed or doctype in self.subscribed
+		):
 			reason = _("{0} is not among the Allowed Dependency DocTypes in Event Streaming Settings").format(
 				_(doctype)
 			)
@@ -184,8 +188,15 @@ class DependencyResolver:
 		self.in_progress.add(key)
 		try:
 			values = clean_document(doctype, remote)
+			if doctype == "User" and doctype not in self.subscribed:
+				# a login here is a privilege no producer grants: a User a change links to arrives
+				# disabled, and without the welcome mail that lets whoever holds its address set a
+				# password (an administrator enables it here if that person should log in)
+				values["enabled"] = 0
+				values["send_welcome_email"] = 0
 			self.ensure(values, doctype)
 			doc = new_document(values)
+			doc.flags.no_welcome_mail = True
 			# a link back to a document still being resolved (a cycle) is inserted right after
 			doc.flags.ignore_links = self.links_into_progress(values, doctype)
 			doc.insert(set_name=remote["name"], set_child_names=False)

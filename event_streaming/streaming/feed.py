@@ -116,17 +116,18 @@ def number_in_order(names: list[str], after: int) -> None:
 
 
 def get_consumer_for_caller(event_consumer: str):
-	"""The Event Consumer named ``event_consumer``, if the caller is its registered user."""
+	"""The Event Consumer named ``event_consumer``, if the caller is its registered user. One answer
+	for an unknown consumer and for another user's, so that nobody learns which consumers exist."""
 	name = (event_consumer or "").rstrip("/")
-	if not name or not frappe.db.exists("Event Consumer", name):
-		frappe.throw(_("No Event Consumer is registered for {0}.").format(name), exc=FeedAccessDenied)
-	consumer = frappe.get_doc("Event Consumer", name)
-	if frappe.session.user != consumer.user:
+	user = frappe.db.get_value("Event Consumer", name, "user") if name else None
+	if not user or user != frappe.session.user:
 		frappe.throw(
-			_("Only the user registered for this consumer may read or acknowledge its feed."),
+			_("No Event Consumer for {0} is registered with your user ({1}).").format(
+				name, frappe.session.user
+			),
 			exc=FeedAccessDenied,
 		)
-	return consumer
+	return frappe.get_doc("Event Consumer", name)
 
 
 def subscriptions(consumer) -> dict[str, str | None]:
@@ -241,12 +242,19 @@ def passes(consumer, row, condition: str, current_docs: dict, delivered_docs: se
 	if doc is None:
 		# The document is gone: send its Delete only to consumers that received the document.
 		return key in delivered_docs or was_served(consumer.name, row)
+	# a cmd: condition may run SQL: on PostgreSQL a failed statement aborts the whole transaction,
+	# so it is evaluated inside a savepoint the failure is rolled back to
+	savepoint = "event_streaming_condition"
+	frappe.db.savepoint(savepoint)
 	try:
-		return conditions.is_satisfied(condition, doc, consumer, row)
+		satisfied = conditions.is_satisfied(condition, doc, consumer, row)
 	except Exception as error:
+		frappe.db.rollback(save_point=savepoint)
 		# a broken condition skips the log for this consumer and never stalls its feed
 		report_failed_condition(consumer.name, condition, row, error)
 		return False
+	frappe.db.release_savepoint(savepoint)
+	return satisfied
 
 
 def report_failed_condition(consumer_name: str, condition: str, row, error: Exception) -> None:

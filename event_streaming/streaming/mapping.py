@@ -11,6 +11,7 @@ A link back to a document still being mapped (a cycle) is set only if that docum
 here, else it keeps the row's default. The dict rewriting itself lives in ``field_mapping``.
 """
 
+import re
 from dataclasses import dataclass
 
 import frappe
@@ -342,6 +343,8 @@ class Mapper:
 
 # standard columns worth offering as remote fieldnames (the rest are bookkeeping)
 OFFERED_STANDARD_FIELDS = ("name", "owner", "creation", "modified", "docstatus")
+# a fieldname as Frappe makes them (custom fields of other apps may use capitals)
+FIELDNAME = re.compile(r"[A-Za-z0-9_]{1,140}")
 
 
 def producer_using(mapping_name: str) -> str | None:
@@ -415,5 +418,27 @@ def remote_fields_of(remote_doctype: str, producer) -> list[dict]:
 		{"fieldname": name, "label": name, "fieldtype": "Data", "options": None}
 		for name in OFFERED_STANDARD_FIELDS
 	]
-	result += [field for field in (fields or []) + (custom or []) if field.get("fieldtype") not in layout]
+	for field in (fields or []) + (custom or []):
+		if isinstance(field, dict) and field.get("fieldtype") not in layout:
+			offered = offered_field(field)
+			if offered:
+				result.append(offered)
 	return result
+
+
+def offered_field(field: dict) -> dict | None:
+	"""A producer's field as the mapping form offers it: only a real fieldname, and its label and
+	type as short text (which the form escapes: its suggestion list renders markup)."""
+	fieldname = field.get("fieldname")
+	if not isinstance(fieldname, str) or not FIELDNAME.fullmatch(fieldname):
+		return None
+
+	def text(value) -> str | None:
+		return str(value)[:140] if value not in (None, "") else None
+
+	return {
+		"fieldname": fieldname,
+		"label": text(field.get("label")),
+		"fieldtype": text(field.get("fieldtype")),
+		"options": text(field.get("options")),
+	}

@@ -89,7 +89,8 @@ def check_feed_page(page) -> dict:
 
 
 def check_name(value, what: str) -> str:
-	"""A document, DocType or log name: text (or a whole number) of at most 140 characters."""
+	"""A document, DocType or log name: text (or a whole number) of at most 140 characters that a
+	database can store."""
 	if isinstance(value, bool) or not isinstance(value, str | int):
 		raise PayloadError(f"{what} is not text but {type(value).__name__}")
 	value = str(value)
@@ -97,7 +98,30 @@ def check_name(value, what: str) -> str:
 		raise PayloadError(f"{what} is empty")
 	if len(value) > MAX_NAME_LENGTH:
 		raise PayloadError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+	if not is_storable(value):
+		raise PayloadError(f"{what} {_quoted(value)} holds a NUL character or invalid Unicode")
 	return value
+
+
+def is_storable(text: str) -> bool:
+	"""Can a database take ``text``? Not with a NUL (PostgreSQL refuses it) or a lone surrogate
+	(which JSON can carry but UTF-8 cannot: the driver fails the whole statement)."""
+	if "\x00" in text:
+		return False
+	try:
+		text.encode("utf-8")
+	except UnicodeEncodeError:
+		return False
+	return True
+
+
+def storable_text(text: str | None) -> str | None:
+	"""``text`` made storable: NULs dropped, lone surrogates replaced. For what this site keeps of a
+	peer's words (error texts, names of rows that failed their checks), where one bad character
+	must not fail the statement that records everything else."""
+	if text is None or is_storable(text):
+		return text
+	return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def check_sequence(value, what: str) -> int:
@@ -135,6 +159,8 @@ def parse_name_list(value, what: str, limit: int) -> list[str]:
 	for name in names:
 		if isinstance(name, bool) or not isinstance(name, str | int) or name == "":
 			raise PayloadError(f"{what} must hold only non-empty names, not {name!r:.60}")
+		if not is_storable(str(name)):
+			raise PayloadError(f"{what} holds a name with a NUL character or invalid Unicode")
 		checked.append(str(name))
 	return checked
 

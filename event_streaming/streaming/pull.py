@@ -248,7 +248,10 @@ def set_pull_status(event_producer: str, error: str | None) -> None:
 	status = {"last_pull_at": now_datetime(), "last_pull_error": error}
 	if not error:
 		status["replication_lag"] = health.failed_changes_age(event_producer) or 0
-	frappe.db.set_value("Event Producer", event_producer, status, update_modified=False)
+	# a form save of the Event Producer may write its row at the same moment (see jobs.write_status)
+	jobs.write_status(
+		lambda: frappe.db.set_value("Event Producer", event_producer, status, update_modified=False)
+	)
 	frappe.db.commit()  # nosemgrep: status of the pull, kept even when the pull failed
 
 

@@ -11,6 +11,8 @@ Frappe logs a failed background job or request with every local variable of ever
 
 import re
 
+from event_streaming.streaming.payload import storable_text
+
 MASK = "********"
 # "token key:secret" as an Authorization header, and secret-named fields in JSON or form bodies
 _AUTH_HEADER = re.compile(r"(\btoken\s+)[^\s:'\"]+:[^\s'\",}]+", re.IGNORECASE)
@@ -39,4 +41,5 @@ def redact(text: str | None, secrets=()) -> str | None:
 	for secret in sorted({str(s) for s in secrets if s and len(str(s)) >= MIN_SECRET_LENGTH}, key=len)[::-1]:
 		text = text.replace(secret, MASK)
 	text = _AUTH_HEADER.sub(lambda match: match.group(1) + MASK, text)
-	return _SECRET_FIELD.sub(lambda match: match.group(1) + MASK, text)
+	# redacted text is kept (error fields, Error Log): it must also be storable
+	return storable_text(_SECRET_FIELD.sub(lambda match: match.group(1) + MASK, text))

@@ -14,7 +14,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_url
 
-from event_streaming.streaming import capture, conditions, feed, payload, transport, trust
+from event_streaming.streaming import capture, conditions, feed, jobs, payload, transport, trust
 from event_streaming.streaming.redaction import Secret
 
 PROTOCOL_VERSION = 2
@@ -24,6 +24,8 @@ SUBSCRIBER_ROLE = "Event Streaming Subscriber"
 RETRY_SET = "event_streaming::retry_push"
 CAPABILITIES_METHOD = "event_streaming.api.get_capabilities"
 REGISTER_METHOD = "event_streaming.event_streaming.doctype.event_consumer.event_consumer.register_consumer"
+RECEIVE_STATUSES_METHOD = "event_streaming.api.receive_statuses"
+STATUSES = ("Pending", "Approved", "Rejected")
 
 
 class RegistrationError(frappe.ValidationError):
@@ -47,6 +49,7 @@ def capabilities() -> dict:
 			"conditions_hook",
 			"sequence_at",
 			"initial_sync",
+			"receive_statuses",
 		],
 	}
 
@@ -93,6 +96,26 @@ def register_consumer(data) -> str:
 		check_streamable(row["doctype"])
 		conditions.validate_condition(row["condition"])
 
+	try:
+		return save_consumer(name, request, registered_user)
+	except (frappe.ValidationError, frappe.PermissionError):
+		raise  # a refusal that says why
+	except Exception:
+		# Frappe would log a server error with every local variable, the caller's secret among
+		# them: log it without variables instead, and answer with a refusal that names no secret
+		frappe.db.rollback()
+		jobs.log_failure(_("Event Streaming: could not register {0}").format(name), "Event Consumer", name)
+		frappe.db.commit()  # nosemgrep: the Error Log of a registration whose work was rolled back
+		frappe.throw(
+			_("This site could not register {0}; its System Manager finds why in the Error Log.").format(
+				name
+			),
+			exc=RegistrationError,
+		)
+
+
+def save_consumer(name: str, request: dict, registered_user: str | None) -> str:
+	"""Create or refresh the checked registration's Event Consumer; reply with where to start."""
 	position = feed.latest_position()
 	if registered_user:
 		consumer = frappe.get_doc("Event Consumer", name)
@@ -175,8 +198,8 @@ def set_requested_rows(consumer, requested: list[dict], unsubscribed: dict | Non
 
 def auto_approves(consumer_url: str, doctype: str) -> bool:
 	settings = frappe.get_cached_doc("Event Streaming Settings")
-	if not settings.auto_approve or trust.is_privileged(doctype):
-		# privilege-bearing DocTypes are only ever approved by a person
+	if not settings.auto_approve or trust.is_privileged(doctype) or doctype == "User":
+		# privilege-bearing DocTypes, and the users who could log in, are only approved by a person
 		return False
 	urls = _lines(settings.auto_approve_consumers)
 	doctypes = _lines(settings.auto_approve_doctypes)
@@ -184,11 +207,17 @@ def auto_approves(consumer_url: str, doctype: str) -> bool:
 
 
 def mirror_status_to_consumer(consumer_name: str) -> None:
-	"""Write this producer's approval statuses into the consumer's Event Producer."""
+	"""Write this producer's approval statuses into the consumer's Event Producer: through the one
+	narrow method a consumer running this app offers its Event Subscriber, or, for one running the
+	original, by writing the document over REST as the original does (which needs the Event
+	Subscriber to have write access to Event Producer there)."""
 	consumer = frappe.get_doc("Event Consumer", consumer_name)
 	peer = transport.consumer_peer(consumer)
-	producer = peer.get_doc("Event Producer", get_url())
 	statuses = {row.ref_doctype: row.status for row in consumer.consumer_doctypes}
+	if "receive_statuses" in peer_features(peer):
+		peer.call(RECEIVE_STATUSES_METHOD, producer_url=get_url(), statuses=statuses)
+		return
+	producer = peer.get_doc("Event Producer", get_url())
 	for row in producer.get("producer_doctypes") or []:
 		remote_doctype = row["ref_doctype"]
 		if row.get("has_mapping") and row.get("mapping"):
@@ -205,7 +234,65 @@ def mirror_status_to_consumer(consumer_name: str) -> None:
 	peer.update_doc("Event Producer", get_url(), producer)
 
 
+def peer_features(peer) -> list[str]:
+	"""What a peer running this app can do (its capabilities); nothing for one running the original.
+	A peer that cannot be reached or refuses our keys raises: the push is retried later."""
+	try:
+		info = peer.get_method(CAPABILITIES_METHOD)
+	except (transport.PeerAuthError, transport.PeerUnreachable):
+		raise
+	except transport.PeerError:
+		return []
+	features = info.get("features") if isinstance(info, dict) else None
+	return [feature for feature in features if isinstance(feature, str)] if isinstance(features, list) else []
+
+
 # --- consumer side -------------------------------------------------------------------------
+
+
+def get_producer_for_caller(producer_url: str):
+	"""The Event Producer ``producer_url`` if the caller is its Event Subscriber (the user whose
+	keys this site gave that producer); the same refusal for any other caller or URL, so that
+	nobody learns which producers this site has."""
+	user = frappe.db.get_value("Event Producer", producer_url, "user") if producer_url else None
+	if not user or user != frappe.session.user:
+		frappe.throw(
+			_("Only the Event Subscriber of this Event Producer may send its approvals."),
+			frappe.PermissionError,
+		)
+	return frappe.get_doc("Event Producer", producer_url)
+
+
+def parse_statuses(value) -> dict[str, str]:
+	"""``{remote DocType: Pending | Approved | Rejected}``, given as a dict or its JSON text."""
+	statuses = payload.parse_json(value, "statuses") if isinstance(value, str | bytes) else value
+	if not isinstance(statuses, dict) or len(statuses) > 1000:
+		frappe.throw(_("Statuses must be an object of DocType names and statuses."))
+	for doctype, status in statuses.items():
+		if not isinstance(doctype, str) or status not in STATUSES:
+			frappe.throw(
+				_("Statuses must be an object of DocType names and statuses ({0}).").format(
+					", ".join(STATUSES)
+				)
+			)
+	return statuses
+
+
+def receive_statuses(event_producer, statuses: dict[str, str]) -> list[str]:
+	"""The producer's approval decisions for this site's subscriptions: set on the rows they name,
+	saved as an incoming change (nothing pushed back; newly approved DocTypes may start an initial
+	sync). Returns the remote DocTypes whose status changed."""
+	changed = []
+	for row in event_producer.producer_doctypes:
+		remote = remote_doctype_of(row)
+		status = statuses.get(remote)
+		if status and row.status != status:
+			row.status = status
+			changed.append(remote)
+	if changed:
+		event_producer.incoming_change = 1
+		event_producer.save(ignore_permissions=True)
+	return changed
 
 
 def subscription_rows(event_producer) -> list[dict]:

@@ -30,8 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import frappe
 from frappe import _
+from frappe.model.naming import is_autoincremented
 from frappe.query_builder.functions import Max
-from frappe.utils import escape_html, get_url, now_datetime
+from frappe.utils import cint, escape_html, get_url, now_datetime
 
 from event_streaming.streaming import apply, capture, conditions, feed, health, jobs, payload, transport
 from event_streaming.streaming import diff as diffing
@@ -84,10 +85,14 @@ def get_chunk(consumer, doctype: str, after: str | None, limit: int | None) -> d
 	log = frappe.qb.DocType("Event Update Log")
 	high_sequence = int(frappe.qb.from_(log).select(Max(log.sequence)).run()[0][0] or 0)
 	table = frappe.qb.DocType(doctype)
+	meta = frappe.get_meta(doctype)
+	# an autoincrement DocType's name is a bigint: compared with text, PostgreSQL refuses the query,
+	# and its names page in numeric order (10 follows 9)
+	start = min(max(cint(after), 0), 2**63 - 1) if is_autoincremented(doctype, meta) else after
 	names = (
 		frappe.qb.from_(table)
 		.select(table.name)
-		.where(table.name > after)
+		.where(table.name > start)
 		.orderby(table.name)
 		.limit(limit + 1)
 		.run(pluck=True)
@@ -95,7 +100,6 @@ def get_chunk(consumer, doctype: str, after: str | None, limit: int | None) -> d
 	has_more = len(names) > limit
 	names = names[:limit]
 	documents = []
-	meta = frappe.get_meta(doctype)
 	schema = capture.schema_of(doctype)
 	for name in names:
 		doc = frappe.get_doc(doctype, name)
@@ -113,11 +117,18 @@ def get_chunk(consumer, doctype: str, after: str | None, limit: int | None) -> d
 
 def passes_condition(consumer, doc, condition: str) -> bool:
 	row = frappe._dict(update_type="Create", ref_doctype=doc.doctype, docname=doc.name)
+	# as in feed.passes: a failed statement of a cmd: condition must not abort the chunk's
+	# transaction on PostgreSQL
+	savepoint = "event_streaming_condition"
+	frappe.db.savepoint(savepoint)
 	try:
-		return conditions.is_satisfied(condition, conditions.read_only_copy(doc), consumer, row)
+		satisfied = conditions.is_satisfied(condition, conditions.read_only_copy(doc), consumer, row)
 	except Exception as error:
+		frappe.db.rollback(save_point=savepoint)
 		feed.report_failed_condition(consumer.name, condition, row, error)
 		return False
+	frappe.db.release_savepoint(savepoint)
+	return satisfied
 
 
 def count_documents(consumer) -> dict[str, int]:
@@ -253,11 +264,18 @@ def approval_job(event_producer: str, doctypes: list[str]) -> None:
 
 def cancel(run_name: str) -> None:
 	"""Ask a run to stop after its current chunk (a queued or failed run stops at once)."""
-	status = frappe.db.get_value(RUN_DOCTYPE, run_name, "status")
-	if status == "Running":
-		frappe.db.set_value(RUN_DOCTYPE, run_name, "cancel_requested", 1, update_modified=False)
-	elif status in ("Queued", "Failed"):
-		frappe.db.set_value(RUN_DOCTYPE, run_name, "status", "Cancelled", update_modified=False)
+
+	def write():
+		# read in the write's own snapshot: the run writes its row after every chunk
+		status = frappe.db.get_value(RUN_DOCTYPE, run_name, "status")
+		if status == "Running":
+			frappe.db.set_value(RUN_DOCTYPE, run_name, "cancel_requested", 1, update_modified=False)
+		elif status in ("Queued", "Failed"):
+			frappe.db.set_value(RUN_DOCTYPE, run_name, "status", "Cancelled", update_modified=False)
+
+	# on PostgreSQL a progress write of the run committed since this request's snapshot began
+	# would fail the update: write_status tries again in a fresh one
+	jobs.write_status(write)
 
 
 def run_job(run_name: str) -> None:
@@ -295,7 +313,14 @@ def run(run_name: str, chunk_size: int = DEFAULT_CHUNK, echo=None) -> str:
 						chunk = request_chunk(peer, get_url(), record.remote_doctype, after, chunk_size)
 					else:
 						chunk, upcoming = upcoming.result(), None
-					if chunk["has_more"] and not chunk["last_name"] > after:
+					last_name = chunk["last_name"]
+					# an autoincrement DocType's names come as numbers, in numeric order (10 follows
+					# 9); ``after`` is text when the run resumes from its record
+					if isinstance(last_name, int):
+						advances = last_name > cint(after)
+					else:
+						advances = str(last_name) > str(after)
+					if chunk["has_more"] and not advances:
 						# keyset paging moves forward; a producer that says otherwise would loop forever
 						raise transport.PeerError(
 							_("The producer's chunks do not advance past {0}.").format(after)
@@ -402,7 +427,10 @@ def apply_chunk(run_name: str, chunk: dict) -> bool:
 					exc=InitialSyncError,
 				)
 			documents = chunk["documents"]
-			newer = newer_here(producer_name, record.ref_doctype, [doc["name"] for doc in documents], chunk)
+			# as text: an autoincrement DocType's names come as numbers, producer_doc is text
+			newer = newer_here(
+				producer_name, record.ref_doctype, [str(doc["name"]) for doc in documents], chunk
+			)
 			# which documents are here already: one query for the chunk instead of one per document
 			applier.index_page(
 				[{"ref_doctype": record.remote_doctype, "docname": doc["name"]} for doc in documents]
@@ -410,7 +438,7 @@ def apply_chunk(run_name: str, chunk: dict) -> bool:
 			counts = {"applied": 0, "skipped": 0, "failed": 0}
 			errors = []
 			for values in documents:
-				if values["name"] in newer:
+				if str(values["name"]) in newer:
 					counts["skipped"] += 1
 					continue
 				error = upsert_isolated(applier, subscription, values)
@@ -471,6 +499,7 @@ def upsert_isolated(applier, subscription, values: dict) -> str | None:
 		]
 	finally:
 		frappe.flags.event_streaming_origin = previous_origin
+	apply.release_stacking_savepoint(savepoint)
 	return None
 
 
@@ -519,7 +548,31 @@ def upsert(applier, subscription, remote: dict) -> str:
 
 
 def set_run(run_name: str, **values) -> None:
-	frappe.db.set_value(RUN_DOCTYPE, run_name, values, update_modified=False)
+	"""Write ``values`` to the run and commit, with what the transaction did before (a chunk's
+	documents and its progress commit together).
+
+	A Cancel may commit cancel_requested on the same row meanwhile: on PostgreSQL (REPEATABLE READ)
+	updating a row changed since the transaction's snapshot began fails, and the run would end
+	Failed. Then the write goes again in a fresh snapshot (jobs.write_status), after the rest of the
+	transaction is committed; it writes only ``values``, so the request to cancel is kept."""
+
+	def write():
+		frappe.db.set_value(RUN_DOCTYPE, run_name, values, update_modified=False)
+
+	if frappe.db.db_type != "postgres":
+		write()
+	else:
+		savepoint = "event_streaming_run_status"
+		frappe.db.savepoint(savepoint)
+		try:
+			write()
+		except Exception as error:
+			if getattr(error, "pgcode", None) != jobs.SERIALIZATION_FAILURE:
+				raise
+			frappe.db.rollback(save_point=savepoint)
+			jobs.write_status(write)
+		else:
+			frappe.db.release_savepoint(savepoint)
 	frappe.db.commit()  # nosemgrep: progress is kept chunk by chunk, so a killed worker resumes here
 
 

@@ -87,6 +87,32 @@ PRIVILEGED_DOCTYPES = frozenset(
 		"Deleted Document",
 		"Access Log",
 		"Activity Log",
+		# what a site sends, runs or shows by itself once the record exists: queued mail, alerts,
+		# translations of its interface, repeating documents, consoles, prepared reports, themes,
+		# data deletion requests, and its own logs
+		"Email Queue",
+		"Email Queue Recipient",
+		"Email Flag Queue",
+		"Unhandled Email",
+		"Notification Log",
+		"Notification Settings",
+		"Translation",
+		"Auto Repeat",
+		"System Console",
+		"Console Log",
+		"Prepared Report",
+		"Website Theme",
+		"Personal Data Deletion Request",
+		"Personal Data Download Request",
+		"Document Naming Rule",
+		"Package",
+		"Package Release",
+		"Package Import",
+		"Error Log",
+		"Scheduled Job Log",
+		"RQ Job",
+		"Submission Queue",
+		"Version",
 		# this app's own records hold the peers' API keys
 		"Event Consumer",
 		"Event Consumer Document Type",
@@ -99,6 +125,31 @@ PRIVILEGED_DOCTYPES = frozenset(
 		"Event Sync Log",
 		"Document Type Mapping",
 		"Document Type Field Mapping",
+	}
+)
+
+# Ordinary records whose content a site renders as HTML or templates (print letter heads, e-mail
+# templates, comments, web templates) or that reach people or files (communications, newsletters,
+# e-mail groups, reminders, attachments). A producer's change may create them as link targets only
+# where the consumer lists them in Allowed Dependency DocTypes (or subscribes to them).
+OPT_IN_DEPENDENCY_DOCTYPES = frozenset(
+	{
+		"Letter Head",
+		"Print Heading",
+		"Address Template",
+		"Email Template",
+		"Web Template",
+		"Comment",
+		"Communication",
+		"File",
+		"Newsletter",
+		"Email Group",
+		"Email Group Member",
+		"Email Unsubscribe",
+		"Reminder",
+		"Document Follow",
+		"Kanban Board",
+		"Dashboard",
 	}
 )
 
@@ -156,6 +207,11 @@ def is_secret_field(fieldname: str, fieldtype: str | None = None) -> bool:
 def is_privileged(doctype: str | None) -> bool:
 	"""Is ``doctype`` one that grants privileges, holds credentials or carries code?"""
 	return doctype in PRIVILEGED_DOCTYPES
+
+
+def needs_opt_in_as_dependency(doctype: str | None) -> bool:
+	"""May ``doctype`` be created as a link target only where the consumer allowed it by name?"""
+	return doctype in OPT_IN_DEPENDENCY_DOCTYPES
 
 
 def privileged_fields(doctype: str | None) -> frozenset:

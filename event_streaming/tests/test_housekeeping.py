@@ -10,6 +10,7 @@ from frappe.tests.utils import FrappeTestCase
 # imported for their side effect: importing registers their methods in frappe.whitelisted
 import event_streaming.api
 from event_streaming.event_streaming.doctype.event_consumer import event_consumer
+from event_streaming.event_streaming.doctype.event_initial_sync import event_initial_sync
 from event_streaming.event_streaming.doctype.event_producer import event_producer
 from event_streaming.event_streaming.doctype.event_sync_log.event_sync_log import EventSyncLog
 from event_streaming.event_streaming.doctype.event_update_log import event_update_log
@@ -108,9 +109,19 @@ class TestWhitelistedMethods(FrappeTestCase):
 			"pull_producer_data",
 			"resync",
 		}
-		writers |= {"acknowledge_update_logs", "resync_failed_logs"}
+		writers |= {
+			"acknowledge_update_logs",
+			"resync_failed_logs",
+			"receive_statuses",
+			"start_initial_sync",
+			"cancel_sync",
+			"resume_sync",
+			# marks what it serves as served to the consumer; original consumers POST it
+			"get_update_logs_for_consumer",
+		}
 		for method in self.our_methods():
 			if method.__name__ in writers:
 				self.assertEqual(
 					frappe.allowed_http_methods_for_whitelisted_func[method], ["POST"], method.__name__
 				)
+		self.assertLessEqual(writers, {method.__name__ for method in self.our_methods()})

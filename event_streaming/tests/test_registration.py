@@ -12,7 +12,10 @@ from frappe.tests.utils import FrappeTestCase
 
 from event_streaming.streaming import transport
 from event_streaming.tests.utils import (
+	ADMIN_PASSWORD,
 	PRODUCER_URL,
+	ProducerError,
+	ProducerSite,
 	TwoSiteTestCase,
 	ensure_local_api_keys,
 	make_event_producer,
@@ -20,6 +23,8 @@ from event_streaming.tests.utils import (
 	remove_event_producer,
 	wait_for,
 )
+
+RECEIVE_STATUSES = "event_streaming.api.receive_statuses"
 
 
 def new_event_producer(
@@ -151,6 +156,137 @@ class TestRegistration(TwoSiteTestCase):
 		remote = producer().get("Event Consumer", frappe.utils.get_url())
 		self.assertEqual(remote["consumer_doctypes"][0]["condition"], "doc.priority == 'High'")
 		self.assertEqual(remote["consumer_doctypes"][0]["status"], "Pending")
+
+
+def new_user(prefix: str) -> tuple[str, str]:
+	"""A System User without roles, with a password (to log in over HTTP) and API keys."""
+	email = f"{prefix}-{frappe.generate_hash(length=8)}@consumer.example.com"
+	password = frappe.generate_hash(length=16) + "aA1!"
+	frappe.get_doc(
+		{
+			"doctype": "User",
+			"email": email,
+			"first_name": prefix,
+			"send_welcome_email": 0,
+			"new_password": password,
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	ensure_local_api_keys(email)
+	return email, password
+
+
+def approve_on_producer() -> None:
+	remote = producer().get("Event Consumer", frappe.utils.get_url())
+	for row in remote["consumer_doctypes"]:
+		row["status"] = "Approved"
+	producer().update("Event Consumer", remote["name"], {"consumer_doctypes": remote["consumer_doctypes"]})
+
+
+def subscription_statuses() -> dict[str, str]:
+	frappe.db.rollback()  # a fresh snapshot: the writes came from other processes
+	return dict(
+		frappe.get_all(
+			"Event Producer Document Type",
+			filters={"parent": PRODUCER_URL, "parenttype": "Event Producer"},
+			fields=["ref_doctype", "status"],
+			as_list=True,
+		)
+	)
+
+
+class TestApprovalMirroring(TwoSiteTestCase):
+	"""The producer writes its approvals here through one narrow method that only the Event
+	Subscriber may call, so the subscriber needs no rights on Event Producer. A producer running the
+	original writes the whole document over REST instead; that changes the statuses and nothing else."""
+
+	def setUp(self):
+		super().setUp()
+		remove_event_producer()
+
+	def tearDown(self):
+		remove_event_producer()
+		super().tearDown()
+
+	def subscribe_as_new_user(self) -> tuple[str, str]:
+		user, password = new_user("subscriber")
+		self.addCleanup(frappe.delete_doc, "User", user, force=True, ignore_permissions=True)
+		# registration names the same user on the producer (its Event Consumer's user)
+		producer().insert(
+			{"doctype": "User", "email": user, "first_name": "Subscriber", "send_welcome_email": 0}
+		)
+		self.addCleanup(producer().delete_if_exists, "User", user)
+		make_event_producer([{"ref_doctype": "ToDo"}], auto_approve=False, user=user)
+		return user, password
+
+	def test_an_approval_reaches_a_subscriber_without_rights_on_event_producer(self):
+		"""Before: the producer read and wrote this Event Producer over REST with the subscriber's
+		keys, which a subscriber without System Manager could not: the approval never arrived."""
+		user, _password = self.subscribe_as_new_user()
+		self.assertFalse(frappe.has_permission("Event Producer", "read", user=user))
+		self.assertEqual(subscription_statuses(), {"ToDo": "Pending"})
+
+		approve_on_producer()
+
+		wait_for(
+			lambda: subscription_statuses() == {"ToDo": "Approved"},
+			message="the approval to reach a subscriber without rights on Event Producer",
+		)
+
+	def test_only_the_event_subscriber_may_send_approvals(self):
+		user, password = self.subscribe_as_new_user()
+		other, other_password = new_user("stranger")
+		self.addCleanup(frappe.delete_doc, "User", other, force=True, ignore_permissions=True)
+		here = frappe.utils.get_url()
+		for login, secret, producer_url in (
+			(other, other_password, PRODUCER_URL),
+			("Administrator", ADMIN_PASSWORD, PRODUCER_URL),
+			(user, password, "http://unknown.example.com"),
+		):
+			with self.subTest(user=login, producer_url=producer_url):
+				with self.assertRaises(ProducerError) as raised:
+					ProducerSite(here, login, secret).call(
+						RECEIVE_STATUSES, producer_url=producer_url, statuses={"ToDo": "Approved"}
+					)
+				self.assertEqual(raised.exception.status, 403)
+		self.assertEqual(subscription_statuses(), {"ToDo": "Pending"})
+
+		subscriber = ProducerSite(here, user, password)
+		with self.assertRaises(ProducerError) as raised:
+			subscriber.call(RECEIVE_STATUSES, producer_url=PRODUCER_URL, statuses={"ToDo": "Owner"})
+		self.assertEqual(raised.exception.status, 417)
+		changed = subscriber.call(
+			RECEIVE_STATUSES, producer_url=PRODUCER_URL, statuses={"ToDo": "Approved", "Note": "Approved"}
+		)
+		self.assertEqual(changed, ["ToDo"])
+		self.assertEqual(subscription_statuses(), {"ToDo": "Approved"})
+
+	def test_a_rest_write_from_the_producer_changes_only_statuses(self):
+		"""Before: an incoming change could rewrite the subscriber user, keys, conditions and rows."""
+		user, _password = self.subscribe_as_new_user()
+		here = ProducerSite(frappe.utils.get_url())
+		remote = here.get("Event Producer", PRODUCER_URL)
+		row = remote["producer_doctypes"][0]
+		row.update(status="Approved", condition="doc.description", use_same_name=0)
+		remote["producer_doctypes"].append({"ref_doctype": "Note", "status": "Approved"})
+		here.update(
+			"Event Producer",
+			PRODUCER_URL,
+			{
+				"producer_doctypes": remote["producer_doctypes"],
+				"user": "Administrator",
+				"api_key": "taken-over",
+				"incoming_change": 1,
+			},
+		)
+
+		self.assertEqual(subscription_statuses(), {"ToDo": "Approved"})
+		doc = frappe.get_doc("Event Producer", PRODUCER_URL)
+		self.assertEqual(doc.user, user)
+		self.assertNotEqual(doc.api_key, "taken-over")
+		self.assertFalse(doc.producer_doctypes[0].condition)
+		self.assertEqual(doc.producer_doctypes[0].use_same_name, 1)
+		self.assertEqual(doc.incoming_change, 0)
 
 
 class TestTransport(FrappeTestCase):

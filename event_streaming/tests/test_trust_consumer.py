@@ -141,6 +141,9 @@ class TestWhatAProducerMayWrite(HostileProducerTestCase):
 		)
 		self.assertEqual(passwords, [])
 		self.assertNotEqual(frappe.db.get_value("ToDo", todo, "owner"), email)
+		# no login either: disabled, and no welcome mail with a link to set a password
+		self.assertEqual(user.enabled, 0)
+		self.assertFalse(frappe.db.exists("Email Queue Recipient", {"recipient": email}))
 
 	def test_dynamic_links_to_privileged_tables_or_singles_are_refused(self):
 		"""Before: any non-Single DocType a Dynamic Link named was fetched and inserted."""
@@ -150,6 +153,11 @@ class TestWhatAProducerMayWrite(HostileProducerTestCase):
 			"DocPerm": {"role": "Guest", "parent": "ToDo", "parenttype": "DocType", "write": 1},
 			"Note Seen By": {"user": "Administrator"},
 			"System Settings": {},
+			# sent, shown or rendered by this site on its own
+			"Email Queue": {"status": "Not Sent", "sender": "a@hostile.example.com", "message": "x"},
+			"Translation": {"language": "en", "source_text": "Save", "translated_text": XSS},
+			"Letter Head": {"letter_head_name": "hostile", "source": "HTML", "content": XSS},
+			"Comment": {"comment_type": "Comment", "content": XSS},
 		}
 		for target, values in targets.items():
 			with self.subTest(target=target):
@@ -181,6 +189,24 @@ class TestWhatAProducerMayWrite(HostileProducerTestCase):
 		frappe.db.commit()
 		self.assertTrue(frappe.db.exists("Contact", contact))
 		self.assertEqual(frappe.db.get_value("ToDo", todo, "reference_name"), contact)
+
+	def test_a_letter_head_is_created_only_where_the_consumer_allows_it(self):
+		"""Letter heads, templates, comments and files are shown or sent by this site: only by name."""
+		letter_head = hostile_name("letter-head")
+		self.remove_later("Letter Head", letter_head)
+		self.peer.add_document("Letter Head", {"name": letter_head, "letter_head_name": letter_head})
+		self.addCleanup(self.set_allowed_dependencies, "")
+		todo, row = self.todo(reference_type="Letter Head", reference_name=letter_head)
+		self.pull()
+
+		log = self.assertFailed(row, "Allowed Dependency DocTypes")
+		self.assertFalse(frappe.db.exists("Letter Head", letter_head))
+
+		self.set_allowed_dependencies("Letter Head")
+		self.assertEqual(pull.resync(log.name), "Synced")
+		frappe.db.commit()
+		self.assertTrue(frappe.db.exists("Letter Head", letter_head))
+		self.assertEqual(frappe.db.get_value("ToDo", todo, "reference_name"), letter_head)
 
 	def set_allowed_dependencies(self, text: str) -> None:
 		frappe.db.set_single_value("Event Streaming Settings", "allowed_dependency_doctypes", text)
@@ -390,6 +416,10 @@ class TestBadInputNeverStallsTheStream(HostileProducerTestCase):
 			self.peer.add_log("Create", "ToDo", hostile_name(), {"description": "x"}, sequence="many"),
 			self.peer.add_log("Update", "ToDo", hostile_name(), {"changed": "not an object"}),
 			self.peer.add_log("Create", {"a": "doctype"}, hostile_name(), {"description": "x"}),
+			# no database stores a NUL (PostgreSQL) or a lone surrogate (UTF-8): before, the page's
+			# sync log statement failed and the stream stopped there
+			self.peer.add_log("Create", "ToDo", "nul\x00name", {"description": "x"}),
+			self.peer.add_log("Create", "ToDo", "lone\ud800surrogate", {"description": "x"}),
 		]
 		self.peer.add_raw_log(42)
 		self.peer.add_raw_log({"update_type": "Create"})
@@ -407,6 +437,15 @@ class TestBadInputNeverStallsTheStream(HostileProducerTestCase):
 		self.pull()
 		self.assertSynced(third)
 		self.assertTrue(frappe.db.exists("ToDo", third_name))
+
+	def test_a_doctype_name_that_is_none_here_is_kept_as_data_not_as_a_link(self):
+		"""Before: a producer's DocType name went into the sync log's Link column as sent, and Desk
+		wrote it into the list's and form's markup."""
+		row = self.peer.add_log("Create", f'x"onmouseover="alert(1)"{XSS}', hostile_name(), {"a": 1})
+		self.pull()
+
+		log = self.assertFailed(row, "does not subscribe")
+		self.assertIsNone(frappe.db.get_value("Event Sync Log", log.name, "ref_doctype"))
 
 	def cursor(self) -> int:
 		return frappe.db.get_value(

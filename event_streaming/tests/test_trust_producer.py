@@ -406,3 +406,34 @@ class TestMalformedRequests(ProducerTrustTestCase):
 		newest = newest[0]["sequence"] if newest else 0
 		acked = self.producer.call(ACKNOWLEDGE, event_consumer=frappe.utils.get_url(), cursor=2**40)
 		self.assertLessEqual(acked, newest + 5)
+
+
+class TestUsersInTheFeed(ProducerTrustTestCase):
+	subscribe = [{"ref_doctype": "User"}]
+
+	def test_users_wait_for_a_person_and_their_logs_carry_no_roles_or_keys(self):
+		"""Before: auto-approval approved a subscription to User, and its logs carried each user's
+		roles, API key and logins (get_documents already left them out)."""
+		consumer = self.our_consumer()
+		self.assertEqual([row["status"] for row in consumer["consumer_doctypes"]], ["Pending"])
+		for row in consumer["consumer_doctypes"]:
+			row["status"] = "Approved"
+		producer().update(
+			"Event Consumer", consumer["name"], {"consumer_doctypes": consumer["consumer_doctypes"]}
+		)
+
+		user = self.make_user(roles=("System Manager",)).user
+		producer().api_keys(user)  # a save that sets the user's API key and secret
+
+		logs = producer().get_list(
+			"Event Update Log",
+			filters={"ref_doctype": "User", "docname": user},
+			fields=["update_type", "data"],
+		)
+		self.assertEqual(sorted(log["update_type"] for log in logs)[0], "Create")
+		for log in logs:
+			data = json.loads(log["data"])
+			changed = data.get("changed", data)
+			for fieldname in ("roles", "api_key", "api_secret", "user_type", "role_profile_name"):
+				self.assertNotIn(fieldname, changed, log["update_type"])
+			self.assertNotIn("roles", data.get("added") or {})

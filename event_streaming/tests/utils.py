@@ -91,14 +91,16 @@ class ProducerSite:
 		return True
 
 	def delete(self, doctype: str, name: str) -> None:
-		# a PostgreSQL producer refuses a delete that races its notification job's status write
-		# (REPEATABLE READ); as a person would, try again
+		# a delete that races a background job writing the same row is refused (PostgreSQL's
+		# serialization failure; Frappe's "being modified by another user" when the row is locked):
+		# as a person would, try again
 		for attempt in range(3):
 			try:
 				self.request("DELETE", f"/api/resource/{doctype}/{name}")
 				return
 			except ProducerError as error:
-				if attempt == 2 or "SerializationFailure" not in str(error.body):
+				busy = error.body.get("exc_type") in ("SerializationFailure", "QueryTimeoutError")
+				if attempt == 2 or not (busy or "SerializationFailure" in str(error.body)):
 					raise
 				time.sleep(1)
 
@@ -173,7 +175,7 @@ def ensure_local_api_keys(user: str = "Administrator") -> None:
 
 
 def make_event_producer(
-	rows: list[dict], auto_approve: bool = True, url: str = PRODUCER_URL
+	rows: list[dict], auto_approve: bool = True, url: str = PRODUCER_URL, user: str = "Administrator"
 ) -> "frappe.Document":
 	"""Subscribe this site to the producer at ``url``, replacing any earlier subscription of the tests.
 
@@ -184,13 +186,13 @@ def make_event_producer(
 	producer(url).set_settings(
 		auto_approve=int(auto_approve), auto_approve_consumers=consumer_url if auto_approve else ""
 	)
-	ensure_local_api_keys()
+	ensure_local_api_keys(user)
 	api_key, api_secret = producer(url).api_keys()
 	doc = frappe.get_doc(
 		{
 			"doctype": "Event Producer",
 			"producer_url": url,
-			"user": "Administrator",
+			"user": user,
 			"api_key": api_key,
 			"api_secret": api_secret,
 			"producer_doctypes": [{"use_same_name": 1, **row} for row in rows],

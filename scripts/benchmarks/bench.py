@@ -1,7 +1,7 @@
 # Copyright (c) 2026, Event Streaming Contributors and contributors
 # For license information, please see license.txt
-"""The benchmark's handle on the two-site bench: paths, site configs, the root database connection,
-Redis, and the in-site tasks it runs. The helpers (services, meter, cleanup, subscription) hang off
+"""The benchmark's handle on the two-site bench: paths, site configs, the database connections (one
+per site, one to the server), Redis, and the in-site tasks it runs. The helpers (services, meter, cleanup, subscription) hang off
 one Bench so that a measurement needs nothing but ``bench`` to do its work."""
 
 import json
@@ -12,7 +12,8 @@ import uuid
 from pathlib import Path
 
 from benchmarks.cleanup import Cleanup
-from benchmarks.common import ENTRY_POINT, PRODUCER, SERVICES_LIB, SITES, BenchmarkError
+from benchmarks.common import DB_TYPE, ENTRY_POINT, PRODUCER, SERVICES_LIB, SITES, BenchmarkError
+from benchmarks.database import LABELS, Connection
 from benchmarks.meter import Meter
 from benchmarks.services import Services
 from benchmarks.subscription import Subscription, closed_ports
@@ -34,11 +35,16 @@ class Bench:
 		common = json.loads((self.sites_path / "common_site_config.json").read_text())
 		self.redis_cache_url = common.get("redis_cache")
 		self.redis_queue_url = common.get("redis_queue")
+		self.db_type = DB_TYPE
+		self.db_label = LABELS[DB_TYPE]
+		postgres = DB_TYPE == "postgres"
+		# the server's administrator: to read every site's tables and the server's counters
 		self.root = {
+			"db_type": DB_TYPE,
 			"host": self.sites[PRODUCER].get("db_host") or "127.0.0.1",
-			"port": int(self.sites[PRODUCER].get("db_port") or 3306),
-			"user": "root",
-			"password": args.db_root_password,
+			"port": int(self.sites[PRODUCER].get("db_port") or (5432 if postgres else 3306)),
+			"user": "postgres" if postgres else "root",
+			"password": args.pg_root_password if postgres else args.db_root_password,
 		}
 		# what scripts/lib/bench_services.sh reads to find the bench, its port and where to log
 		self.env = dict(
@@ -47,13 +53,16 @@ class Bench:
 			EVENT_STREAMING_PORT=str(args.port),
 			EVENT_STREAMING_DB_ROOT_PASSWORD=args.db_root_password,
 			EVENT_STREAMING_LOGS=str(self.logs),
+			EVENT_STREAMING_PG_ROOT_PASSWORD=args.pg_root_password,
+			EVENT_STREAMING_PRODUCER=PRODUCER,
 		)
 		self.producer_url = self.sites[PRODUCER].get("host_name") or f"http://{PRODUCER}:{args.port}"
 		self.consumer_url = None
 		self.fake_urls = [f"http://127.0.0.1:{port}" for port in closed_ports(2)]
 		self.site_start: dict[str, str] = {}
 		self.frappe_version = None
-		self.db = None
+		self.server: Connection | None = None
+		self.databases: dict[str, Connection] = {}
 		self.redis_cache = None
 		self.redis_queue = None
 		self.notes: list[str] = []
@@ -71,14 +80,19 @@ class Bench:
 		return json.loads(path.read_text())
 
 	def connect(self) -> None:
-		"""Make sure MariaDB and Redis run, then connect as root (to read every site's tables)."""
-		import pymysql
+		"""Make sure the database server and Redis run, then connect to the server and to each site's
+		database as the server's administrator."""
 		import redis
 
-		self.say("checking MariaDB and Redis")
-		if self.lib("ensure-backing").returncode:
-			raise BenchmarkError("MariaDB or Redis could not be started")
-		self.db = pymysql.connect(autocommit=True, **self.root)
+		self.say(f"checking {self.db_label} and Redis")
+		services = ["ensure-redis", "ensure-postgres"] if self.db_type == "postgres" else ["ensure-backing"]
+		for service in services:
+			if self.lib(service).returncode:
+				raise BenchmarkError(f"{self.db_label} or Redis could not be started")
+		self.server = Connection(**self.root)
+		self.databases = {
+			site: Connection(**self.root, database=config["db_name"]) for site, config in self.sites.items()
+		}
 		self.redis_cache = redis.Redis.from_url(self.redis_cache_url)
 		self.redis_queue = redis.Redis.from_url(self.redis_queue_url)
 
@@ -121,16 +135,20 @@ class Bench:
 		result.unlink()
 		return value
 
-	# --- SQL as root, across both sites' databases -----------------------------------------
+	# --- SQL as the server's administrator, in one site's database -----------------------
 
-	def sql(self, query: str, values=None) -> list:
-		with self.db.cursor() as cursor:
-			cursor.execute(query, values)
-			return list(cursor.fetchall())
+	def sql(self, site: str, query: str, values=None) -> list:
+		return self.databases[site].sql(query, values)
 
 	def table(self, site: str, doctype: str) -> str:
-		name = doctype if doctype.startswith("__") else f"tab{doctype}"
-		return f"`{self.sites[site]['db_name']}`.`{name}`"
+		return self.databases[site].table(doctype)
+
+	def quote(self, site: str, name: str) -> str:
+		return self.databases[site].quote(name)
 
 	def count(self, site: str, doctype: str, where: str = "", values=None) -> int:
-		return self.sql(f"SELECT COUNT(*) FROM {self.table(site, doctype)} {where}", values)[0][0]
+		return self.sql(site, f"SELECT COUNT(*) FROM {self.table(site, doctype)} {where}", values)[0][0]
+
+	def database_params(self, site: str) -> dict:
+		"""What a site task needs to open its own connection to ``site``'s database."""
+		return self.databases[site].params

@@ -31,10 +31,11 @@ class Cleanup:
 		for chunk in chunks(names):
 			for child in CHILD_TABLES.get(doctype, []):
 				bench.sql(
+					site,
 					f"DELETE FROM {bench.table(site, child)} WHERE parent IN %s AND parenttype = %s",
 					(chunk, doctype),
 				)
-			bench.sql(f"DELETE FROM {bench.table(site, doctype)} WHERE name IN %s", (chunk,))
+			bench.sql(site, f"DELETE FROM {bench.table(site, doctype)} WHERE name IN %s", (chunk,))
 
 	def delete_replicated_docs(self, doctype: str, names: list[str]) -> None:
 		"""Documents written on the producer and replicated: from both sites, with their sync logs.
@@ -48,6 +49,7 @@ class Cleanup:
 		bench = self.bench
 		for chunk in chunks(docnames):
 			logs = bench.sql(
+				PRODUCER,
 				f"SELECT name FROM {bench.table(PRODUCER, 'Event Update Log')} WHERE ref_doctype = %s AND docname IN %s",
 				(doctype, chunk),
 			)
@@ -57,15 +59,21 @@ class Cleanup:
 		bench = self.bench
 		for chunk in chunks(logs):
 			bench.sql(
+				PRODUCER,
 				f"DELETE FROM {bench.table(PRODUCER, 'Event Update Log Consumer')} WHERE parent IN %s",
 				(chunk,),
 			)
-			bench.sql(f"DELETE FROM {bench.table(PRODUCER, 'Event Update Log')} WHERE name IN %s", (chunk,))
+			bench.sql(
+				PRODUCER,
+				f"DELETE FROM {bench.table(PRODUCER, 'Event Update Log')} WHERE name IN %s",
+				(chunk,),
+			)
 
 	def delete_sync_logs(self, doctype: str, docnames: list[str]) -> None:
 		bench = self.bench
 		for chunk in chunks(docnames):
 			bench.sql(
+				CONSUMER,
 				f"DELETE FROM {bench.table(CONSUMER, 'Event Sync Log')} WHERE ref_doctype = %s AND producer_doc IN %s",
 				(doctype, chunk),
 			)
@@ -77,15 +85,21 @@ class Cleanup:
 		for site in SITES:
 			for doctype, field in TITLE_FIELD.items():
 				names = bench.sql(
-					f"SELECT name FROM {bench.table(site, doctype)} WHERE `{field}` LIKE %s", (like,)
+					site,
+					f"SELECT name FROM {bench.table(site, doctype)} WHERE {bench.quote(site, field)} LIKE %s",
+					(like,),
 				)
 				self.delete_docs(site, doctype, [row[0] for row in names])
 		contains = f"%{bench.prefix}%"
 		logs = bench.sql(
-			f"SELECT name FROM {bench.table(PRODUCER, 'Event Update Log')} WHERE data LIKE %s", (contains,)
+			PRODUCER,
+			f"SELECT name FROM {bench.table(PRODUCER, 'Event Update Log')} WHERE data LIKE %s",
+			(contains,),
 		)
 		self.delete_logs([row[0] for row in logs])
-		bench.sql(f"DELETE FROM {bench.table(CONSUMER, 'Event Sync Log')} WHERE data LIKE %s", (contains,))
+		bench.sql(
+			CONSUMER, f"DELETE FROM {bench.table(CONSUMER, 'Event Sync Log')} WHERE data LIKE %s", (contains,)
+		)
 
 	def remember_redis_marks(self) -> None:
 		"""The app's job marks present before the run: clean_redis leaves those alone."""
@@ -124,6 +138,6 @@ class Cleanup:
 			db_name = bench.sites[site]["db_name"]
 			counts[f"{site} global search queue"] = bench.redis_cache.llen(f"{db_name}|global_search_queue")
 			counts[f"{site} Administrator api_key"] = bench.sql(
-				f"SELECT api_key FROM {bench.table(site, 'User')} WHERE name = 'Administrator'"
+				site, f"SELECT api_key FROM {bench.table(site, 'User')} WHERE name = 'Administrator'"
 			)[0][0]
 		return counts

@@ -17,32 +17,32 @@ ARRIVAL_TIMEOUT = 60  # s a single change may take before it counts as lost
 
 
 @site_task("single_changes")
-def single_changes(tag: str, count: int, gap: float, timeout: float, consumer_db: str, root: dict) -> dict:
+def single_changes(tag: str, count: int, gap: float, timeout: float, consumer_database: dict) -> dict:
 	"""Write ToDos one at a time; each time, wait until the consumer holds it."""
 	import frappe
-	import pymysql
+
+	from benchmarks.database import connect
 
 	# the consumer's table is polled over a connection of our own, not through frappe, which is
 	# connected to the producer
-	connection = pymysql.connect(database=consumer_db, autocommit=True, **root)
+	connection = connect(consumer_database)
+	exists = f"SELECT 1 FROM {connection.table('ToDo')} WHERE name = %s"
 	warm_up("ToDo", tag)
 	names, latencies = [], []
-	with connection.cursor() as cursor:
-		for index in range(count):
-			doc = frappe.get_doc(make_doc("ToDo", tag, index))
-			doc.insert()
-			frappe.db.commit()
-			committed = time.perf_counter()
-			names.append(doc.name)
-			latency = None
-			while time.perf_counter() - committed < timeout:
-				cursor.execute("SELECT 1 FROM `tabToDo` WHERE name = %s", (doc.name,))
-				if cursor.fetchone():
-					latency = time.perf_counter() - committed
-					break
-				time.sleep(0.005)
-			latencies.append(latency)
-			time.sleep(gap)
+	for index in range(count):
+		doc = frappe.get_doc(make_doc("ToDo", tag, index))
+		doc.insert()
+		frappe.db.commit()
+		committed = time.perf_counter()
+		names.append(doc.name)
+		latency = None
+		while time.perf_counter() - committed < timeout:
+			if connection.sql(exists, (doc.name,)):
+				latency = time.perf_counter() - committed
+				break
+			time.sleep(0.005)
+		latencies.append(latency)
+		time.sleep(gap)
 	connection.close()
 	return {"names": names, "latencies": latencies}
 
@@ -105,8 +105,7 @@ def singles(bench, size: int, run: int, out: dict) -> None:
 		count=changes,
 		gap=bench.args.gap,
 		timeout=ARRIVAL_TIMEOUT,
-		consumer_db=bench.sites[CONSUMER]["db_name"],
-		root=bench.root,
+		consumer_database=bench.database_params(CONSUMER),
 	)
 	bench.services.wait_quiet()
 	out["single_costs"].append(bench.meter.costs(before, bench.meter.mark(), changes))

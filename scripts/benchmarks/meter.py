@@ -1,8 +1,9 @@
 # Copyright (c) 2026, Event Streaming Contributors and contributors
 # For license information, please see license.txt
 """What a stretch of work cost: HTTP requests and bytes from the web server's access log, SQL
-statements per site from MariaDB's userstat, and rows added to the log tables. A measurement takes
-a ``mark()`` before and after, and ``costs()`` turns the two into figures per document."""
+statements per site (each site has its own database user: MariaDB's userstat counts per user,
+PostgreSQL's pg_stat_statements per role), and rows added to the log tables. A measurement takes a
+``mark()`` before and after, and ``costs()`` turns the two into figures per document."""
 
 from collections import Counter
 
@@ -25,30 +26,59 @@ class Meter:
 		self.userstat_before = None
 
 	def enable_userstat(self) -> None:
-		"""Switch on MariaDB's per-user statistics (each site has its own database user)."""
+		"""Switch on the server's per-user statement counters, noting why where there are none."""
 		try:
-			self.userstat_before = self.bench.sql("SELECT @@GLOBAL.userstat")[0][0]
-			self.bench.sql("SET GLOBAL userstat = 1")
+			if self.bench.db_type == "postgres":
+				self.enable_pg_stat_statements()
+			else:
+				self.userstat_before = self.bench.server.sql("SELECT @@GLOBAL.userstat")[0][0]
+				self.bench.server.sql("SET GLOBAL userstat = 1")
 		except Exception as error:
 			self.userstat_before = None
-			self.bench.notes.append(f"no per-site SQL counts: MariaDB userstat is unavailable ({error})")
+			self.bench.notes.append(
+				f"no per-site SQL counts: {self.bench.db_label} cannot count them ({error})"
+			)
+
+	def enable_pg_stat_statements(self) -> None:
+		"""pg_stat_statements must be loaded at server start (scripts/lib/bench_services.sh does so);
+		its view needs the extension in the database we read it from, the server's own."""
+		server = self.bench.server
+		if "pg_stat_statements" not in server.sql("SHOW shared_preload_libraries")[0][0]:
+			raise RuntimeError(
+				"pg_stat_statements is not in shared_preload_libraries; restart the server with it"
+			)
+		installed = server.sql("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+		if not installed:
+			server.sql("CREATE EXTENSION pg_stat_statements")
+		# restore_userstat drops the extension again only if this run created it
+		self.userstat_before = bool(installed)
 
 	def restore_userstat(self) -> None:
-		if self.userstat_before is not None:
-			self.bench.sql("SET GLOBAL userstat = %s", (int(self.userstat_before),))
+		if self.userstat_before is None:
+			return
+		if self.bench.db_type == "postgres":
+			if not self.userstat_before:
+				self.bench.server.sql("DROP EXTENSION pg_stat_statements")
+		else:
+			self.bench.server.sql("SET GLOBAL userstat = %s", (int(self.userstat_before),))
 
 	def statements(self) -> dict[str, int] | None:
-		"""SQL statements issued so far by each site's database user (MariaDB userstat)."""
+		"""SQL statements issued so far by each site's database user."""
 		if self.userstat_before is None:
 			return None
 		users = {self.bench.sites[site]["db_name"]: site for site in SITES}
-		rows = self.bench.sql(
-			"SELECT USER, SELECT_COMMANDS + UPDATE_COMMANDS + OTHER_COMMANDS "
-			"FROM information_schema.USER_STATISTICS WHERE USER IN %s",
-			(list(users),),
-		)
+		if self.bench.db_type == "postgres":
+			query = (
+				"SELECT r.rolname, SUM(s.calls) FROM pg_stat_statements s "
+				"JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname IN %s GROUP BY r.rolname"
+			)
+		else:
+			query = (
+				"SELECT USER, SELECT_COMMANDS + UPDATE_COMMANDS + OTHER_COMMANDS "
+				"FROM information_schema.USER_STATISTICS WHERE USER IN %s"
+			)
 		result = {site: 0 for site in SITES}
-		for user, total in rows:
+		for user, total in self.bench.server.sql(query, (tuple(users),)):
 			result[users[user]] = int(total)
 		return result
 

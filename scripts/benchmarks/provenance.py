@@ -29,19 +29,29 @@ def code_version() -> tuple[str, str]:
 
 
 def machine(bench) -> str:
-	"""CPU, memory, MariaDB and the disk its data lives on (the write figures depend on it most)."""
+	"""CPU, memory, the database server and the disk its data lives on (the write figures depend on it most)."""
 	cpu = next(
 		(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
 		"?",
 	)
 	memory = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-	version, flush, datadir = bench.sql("SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@datadir")[0]
+	if bench.db_type == "postgres":
+		setting = "synchronous_commit"
+		version, flush, datadir = bench.server.sql(
+			"SELECT current_setting('server_version'), current_setting('synchronous_commit'), "
+			"current_setting('data_directory')"
+		)[0]
+	else:
+		setting = "innodb_flush_log_at_trx_commit"
+		version, flush, datadir = bench.server.sql(
+			"SELECT VERSION(), @@innodb_flush_log_at_trx_commit, @@datadir"
+		)[0]
 	device = subprocess.run(
 		["df", "--output=source", datadir], capture_output=True, text=True
 	).stdout.split()[-1]
 	rotational = Path(f"/sys/block/{Path(device).name}/queue/rotational")
 	disk = f"{device} (rotational={rotational.read_text().strip() if rotational.exists() else '?'})"
 	return (
-		f"{cpu}, {os.cpu_count()} CPUs, {memory / 1048576:.0f} GB RAM; MariaDB {version} "
-		f"(innodb_flush_log_at_trx_commit={flush}) on {disk}; Frappe {bench.frappe_version}"
+		f"{cpu}, {os.cpu_count()} CPUs, {memory / 1048576:.0f} GB RAM; {bench.db_label} {version} "
+		f"({setting}={flush}) on {disk}; Frappe {bench.frappe_version}"
 	)

@@ -6,13 +6,15 @@
 # as a command:
 #   scripts/lib/bench_services.sh ensure-backing              start MariaDB and Redis if they are down
 #   scripts/lib/bench_services.sh ensure-postgres             start PostgreSQL if it is down
+#   scripts/lib/bench_services.sh ensure-redis                start Redis if it is down
 #   scripts/lib/bench_services.sh web-server-up               exit 0 if something answers on the port
 #   scripts/lib/bench_services.sh run-web-server [gunicorn args]
 #   scripts/lib/bench_services.sh run-worker [queues]         (default: short,default,long)
 # The run-* commands replace themselves with the server (exec), so the caller owns its process and
 # stops it by that id. A sourcing script sets bench_path, python, logs, port, db_root_password and
 # producer and defines say and fail; as a command they come from EVENT_STREAMING_BENCH,
-# EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD and EVENT_STREAMING_LOGS. PostgreSQL's
+# EVENT_STREAMING_PORT, EVENT_STREAMING_DB_ROOT_PASSWORD, EVENT_STREAMING_LOGS and
+# EVENT_STREAMING_PRODUCER (the site web-server-up pings; es-producer.localhost). PostgreSQL's
 # superuser password is EVENT_STREAMING_PG_ROOT_PASSWORD (default root) in both cases.
 
 ensure_database_and_redis() {
@@ -78,9 +80,13 @@ ensure_postgres() {
 	fi
 	say "starting PostgreSQL"
 	touch "$logs/postgres.log" && chown postgres "$logs/postgres.log"
+	local options="-c listen_addresses=127.0.0.1 -c port=5432 -c unix_socket_directories=/run/postgresql"
+	# per-site statement counts for the benchmark (MariaDB's userstat there); loaded only at start
+	if [ -f "$("$bin/pg_config" --pkglibdir 2>/dev/null || echo "$bin/../lib")/pg_stat_statements.so" ]; then
+		options+=" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=10000"
+	fi
 	(close_inherited_descriptors; exec runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$logs/postgres.log" \
-		-o "-c listen_addresses=127.0.0.1 -c port=5432 -c unix_socket_directories=/run/postgresql" \
-		start >/dev/null 2>&1)
+		-o "$options" start >/dev/null 2>&1)
 	for _ in $(seq 30); do "$bin/pg_isready" -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 	"$bin/pg_isready" -q -h 127.0.0.1 -p 5432 || fail "PostgreSQL did not start (see $logs/postgres.log)"
 	# the password is set on every start, so changing the variable is enough to change it
@@ -170,7 +176,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	python="$bench_path/env/bin/python"
 	port="${EVENT_STREAMING_PORT:-8000}"
 	db_root_password="${EVENT_STREAMING_DB_ROOT_PASSWORD:-root}"
-	producer=es-producer.localhost
+	producer="${EVENT_STREAMING_PRODUCER:-es-producer.localhost}"
 	logs="${EVENT_STREAMING_LOGS:-$bench_path/logs/event_streaming_tests}"
 	mkdir -p "$logs"
 	say() { printf '== %s\n' "$*"; }
@@ -180,9 +186,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "$command" in
 		ensure-backing) ensure_database_and_redis ;;
 		ensure-postgres) ensure_postgres ;;
+		ensure-redis) ensure_redis ;;
 		web-server-up) web_server_up ;;
 		run-web-server) run_web_server "$@" ;;
 		run-worker) run_worker "$@" ;;
-		*) echo "usage: $0 ensure-backing | ensure-postgres | web-server-up | run-web-server [gunicorn args] | run-worker [queues]" >&2; exit 2 ;;
+		*) echo "usage: $0 ensure-backing | ensure-postgres | ensure-redis | web-server-up | run-web-server [gunicorn args] | run-worker [queues]" >&2; exit 2 ;;
 	esac
 fi

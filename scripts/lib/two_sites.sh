@@ -85,7 +85,7 @@ setup_site() {
 	frappe_cmd --site "$site" set-config allow_tests 1 --parse >/dev/null
 	frappe_cmd --site "$site" set-config pause_scheduler 1 --parse >/dev/null
 	# the suite's cmd: condition fixture, allowed on the test producer only (never in hooks.py)
-	if [ "$role" = producer ]; then frappe_cmd --site "$site" set-config event_streaming_conditions '["event_streaming.tests.fixtures.can_sync_note"]' --parse >/dev/null; fi
+	if [ "$role" = producer ]; then frappe_cmd --site "$site" set-config event_streaming_conditions '["event_streaming.tests.fixtures.can_sync_note", "event_streaming.tests.fixtures.note_condition_running_sql"]' --parse >/dev/null; fi
 	# the suite runs on the consumer and finds its producer here (event_streaming/tests/utils.py)
 	if [ "$role" = consumer ]; then frappe_cmd --site "$site" set-config event_streaming_test_producer "$producer" >/dev/null; fi
 	if ! frappe_cmd --site "$site" list-apps 2>/dev/null | grep -q event_streaming; then

@@ -10,11 +10,14 @@ from event_streaming.streaming.payload import (
 	build_registration,
 	check_feed_page,
 	check_feed_row,
+	check_name,
+	is_storable,
 	normalise_diff,
 	normalise_site_url,
 	parse_json,
 	parse_name_list,
 	parse_registration,
+	storable_text,
 )
 
 
@@ -537,3 +540,21 @@ def test_a_name_list_is_read_from_a_list_or_json_text(value, expected):
 def test_a_malformed_name_list_is_refused_with_a_reason(value, message):
 	with pytest.raises(PayloadError, match=message):
 		parse_name_list(value, "names", 10)
+
+
+@pytest.mark.parametrize("name", ["nul\x00name", "lone\ud800surrogate"])
+def test_a_name_no_database_can_store_is_refused(name):
+	assert not is_storable(name)
+	with pytest.raises(PayloadError, match="NUL character or invalid Unicode"):
+		check_name(name, "the document name")
+	with pytest.raises(PayloadError):
+		check_feed_row(feed_row(docname=name))
+	with pytest.raises(PayloadError):
+		parse_name_list([name], "names", 10)
+
+
+def test_a_peers_text_is_made_storable_and_ordinary_text_is_left_alone():
+	assert storable_text("bad\x00text \ud800!") == "badtext ?!"
+	assert storable_text("Grüße, 東京") == "Grüße, 東京"
+	assert storable_text(None) is None
+	assert is_storable(storable_text("\udfff\x00"))

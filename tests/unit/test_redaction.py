@@ -51,3 +51,8 @@ def test_redact_leaves_ordinary_text_and_short_values_alone():
 	assert redact("Could not reach http://peer: refused", ["abc"]) == "Could not reach http://peer: refused"
 	assert redact(None) is None
 	assert redact("") == ""
+
+
+def test_redacted_text_can_always_be_stored():
+	"""A peer's error text is kept after redaction: a NUL or a lone surrogate must not fail that write."""
+	assert redact("refused\x00 \ud800 here") == "refused ? here"

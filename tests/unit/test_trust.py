@@ -3,9 +3,11 @@
 import pytest
 
 from event_streaming.streaming.trust import (
+	OPT_IN_DEPENDENCY_DOCTYPES,
 	PRIVILEGED_DOCTYPES,
 	is_privileged,
 	is_secret_field,
+	needs_opt_in_as_dependency,
 	strip_privileged_fields,
 )
 
@@ -27,6 +29,12 @@ from event_streaming.streaming.trust import (
 		"Server Script",
 		"Event Consumer",
 		"Event Producer",
+		# sent, shown or run by the site on its own
+		"Email Queue",
+		"Translation",
+		"Auto Repeat",
+		"System Console",
+		"Notification Log",
 	],
 )
 def test_privilege_bearing_doctypes_are_denied(doctype):
@@ -40,6 +48,21 @@ def test_ordinary_doctypes_are_not_denied(doctype):
 
 def test_the_deny_list_is_immutable():
 	assert isinstance(PRIVILEGED_DOCTYPES, frozenset)
+
+
+@pytest.mark.parametrize("doctype", ["Letter Head", "Email Template", "Comment", "Communication", "File"])
+def test_rendered_or_sent_doctypes_are_link_targets_only_by_name(doctype):
+	assert needs_opt_in_as_dependency(doctype)
+	assert not is_privileged(doctype)
+
+
+@pytest.mark.parametrize("doctype", ["ToDo", "Note", "User", "Contact", "Customer"])
+def test_ordinary_link_targets_need_no_opt_in(doctype):
+	assert not needs_opt_in_as_dependency(doctype)
+
+
+def test_no_doctype_is_both_denied_and_opt_in():
+	assert not PRIVILEGED_DOCTYPES & OPT_IN_DEPENDENCY_DOCTYPES
 
 
 def test_a_users_roles_profiles_and_keys_are_stripped():

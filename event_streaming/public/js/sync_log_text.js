@@ -6,7 +6,7 @@
 // them as text, never as markup (form, list and report views all format through these).
 function show_producer_text_as_text() {
 	const fields = frappe.meta.docfield_map["Event Sync Log"] || {};
-	["docname", "event_producer", "producer_doc", "mapping", "update_log"].forEach((fieldname) => {
+	["ref_doctype", "docname", "event_producer", "producer_doc", "mapping", "update_log"].forEach((fieldname) => {
 		if (fields[fieldname]) {
 			fields[fieldname].formatter = (value) =>
 				frappe.utils.escape_html(value == null ? "" : String(value));

@@ -79,9 +79,11 @@ function load_remote_fields(frm) {
 }
 
 function offer_remote_fields(frm, fields) {
+	// the producer's labels are its words: the suggestion list renders markup, so show them as text
+	const text = (value) => frappe.utils.escape_html(__(value || ""));
 	const options = fields.map((field) => ({
 		value: field.fieldname,
-		label: `${field.fieldname} (${__(field.label || field.fieldname)}, ${__(field.fieldtype)})`,
+		label: `${text(field.fieldname)} (${text(field.label || field.fieldname)}, ${text(field.fieldtype)})`,
 	}));
 	// offer the producer's fieldnames as suggestions; typing any other name still works
 	const grid = frm.fields_dict.field_mapping.grid;

@@ -38,7 +38,7 @@ class EventConsumer(Document):
 		incoming_change: DF.Check
 		last_acked_sequence: DF.Int
 		last_notified_at: DF.Datetime | None
-		last_notify_error: DF.SmallText | None
+		last_notify_error: DF.Code | None
 		next_notify_at: DF.Datetime | None
 		notify_failures: DF.Int
 		user: DF.Link

@@ -32,7 +32,7 @@ class EventInitialSync(Document):
 		total: DF.Int
 	# end: auto-generated types
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	def cancel_sync(self) -> None:
 		"""Stop this run after its current chunk. Who may write it (System Manager)."""
 		self.check_permission("write")
@@ -40,7 +40,7 @@ class EventInitialSync(Document):
 
 		snapshot.cancel(self.name)
 
-	@frappe.whitelist()
+	@frappe.whitelist(methods=["POST"])
 	def resume_sync(self) -> None:
 		"""Queue this run again from where it stopped. Who may write it (System Manager)."""
 		self.check_permission("write")

@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_field
+from frappe.model import no_value_fields
 from frappe.model.document import Document
 
 from event_streaming.streaming import capture, payload, pull, registration, snapshot, transport
@@ -72,11 +73,28 @@ class EventProducer(Document):
 			return
 		for fieldname in SYSTEM_FIELDS:
 			self.set(fieldname, before.get(fieldname))
-		if not self.incoming_change:
-			# the producer's approval arrives as an incoming change; a local save keeps what it said
-			statuses = {row.name: row.status for row in before.producer_doctypes}
-			for row in self.producer_doctypes:
-				row.status = statuses.get(row.name) or "Pending"
+		if self.incoming_change:
+			self.keep_all_but_statuses(before)
+			return
+		# the producer's approval arrives as an incoming change; a local save keeps what it said
+		statuses = {row.name: row.status for row in before.producer_doctypes}
+		for row in self.producer_doctypes:
+			row.status = statuses.get(row.name) or "Pending"
+
+	def keep_all_but_statuses(self, before):
+		"""An incoming change is the producer writing here (the original app PUTs this whole
+		document with the consumer's keys): it decides the statuses of the rows and nothing else,
+		so its user, keys, URL, conditions, mappings and rows stay this site's."""
+		incoming = {row.name: row.status for row in self.producer_doctypes}
+		for df in self.meta.fields:
+			if df.fieldtype not in no_value_fields and df.fieldname != "incoming_change":
+				self.set(df.fieldname, before.get(df.fieldname))
+		self.set("producer_doctypes", [])
+		for row in before.producer_doctypes:
+			values = row.as_dict()
+			if incoming.get(row.name) in registration.STATUSES:
+				values["status"] = incoming[row.name]
+			self.append("producer_doctypes", values)
 
 	def validate_url(self):
 		try:

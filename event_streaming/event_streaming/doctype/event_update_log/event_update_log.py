@@ -63,7 +63,7 @@ def on_doctype_update():
 	frappe.db.add_index("Event Update Log", ["creation"])
 
 
-@frappe.whitelist(methods=["POST", "GET"])
+@frappe.whitelist(methods=["POST"])
 def get_update_logs_for_consumer(
 	event_consumer: str, doctypes: list[str] | str, last_update: str | None = None
 ) -> list[dict]:
