@@ -178,14 +178,20 @@ def schema_of(doctype: str) -> diffing.Schema:
 	"""The comparable fields of a DocType and of its tables, for the pure diff module. Credentials
 	and privileges never leave this site, whatever a consumer subscribed to: fields named like a
 	credential, a User's roles, keys and logins, and tables of privilege-bearing rows are typed as
-	Password, which the diff module leaves out of snapshots and diffs."""
+	Password, which the diff module leaves out of snapshots and diffs.
+
+	Built once per Meta object (every captured save asks for it): Frappe makes a new Meta when the
+	DocType, or a child table of it, changes, so the schema follows."""
 	meta = frappe.get_meta(doctype)
-	schema = diffing.Schema(fields=_value_fields(meta))
-	for df in meta.get_table_fields():
-		if trust.is_privileged(df.options) or df.fieldname in trust.privileged_fields(doctype):
-			schema.fields[df.fieldname] = NEVER_SENT
-		else:
-			schema.tables[df.fieldname] = _value_fields(frappe.get_meta(df.options))
+	schema = getattr(meta, "_event_streaming_schema", None)
+	if schema is None:
+		schema = diffing.Schema(fields=_value_fields(meta))
+		for df in meta.get_table_fields():
+			if trust.is_privileged(df.options) or df.fieldname in trust.privileged_fields(doctype):
+				schema.fields[df.fieldname] = NEVER_SENT
+			else:
+				schema.tables[df.fieldname] = _value_fields(frappe.get_meta(df.options))
+		meta._event_streaming_schema = schema
 	return schema
 
 

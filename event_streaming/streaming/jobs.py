@@ -186,15 +186,31 @@ def take_advisory_lock(key: int, wait: int) -> bool:
 SERIALIZATION_FAILURE = "40001"
 
 
-def write_status(write: Callable[[], None], attempts: int = 5) -> None:
+def write_status(write: Callable[[], None], attempts: int = 5, in_transaction: bool = False) -> None:
 	"""A small status write to a row that other sessions also write (an Event Consumer's delivery
 	status: the consumer's acknowledgements and the notification job). Frappe runs PostgreSQL at
 	REPEATABLE READ, where updating a row another transaction changed since this one's snapshot
 	began fails instead of waiting as on MariaDB: there the write starts a fresh snapshot (what the
-	caller wrote before is committed first) and is tried again after such a conflict."""
+	caller wrote before is committed first) and is tried again after such a conflict.
+
+	``in_transaction`` first tries the write in the caller's transaction, under a savepoint, so that
+	it commits together with what the caller wrote (an initial sync's chunk and its progress); only
+	after a conflict does it commit the rest first and go on as above."""
 	if frappe.db.db_type != "postgres":
 		write()
 		return
+	if in_transaction:
+		savepoint = "event_streaming_status"
+		frappe.db.savepoint(savepoint)
+		try:
+			write()
+		except Exception as error:
+			if getattr(error, "pgcode", None) != SERIALIZATION_FAILURE:
+				raise
+			frappe.db.rollback(save_point=savepoint)
+		else:
+			frappe.db.release_savepoint(savepoint)
+			return
 	for attempt in range(1, attempts + 1):
 		frappe.db.commit()  # nosemgrep: a snapshot that begins with this write
 		try:

@@ -234,16 +234,21 @@ def mirror_status_to_consumer(consumer_name: str) -> None:
 	peer.update_doc("Event Producer", get_url(), producer)
 
 
-def peer_features(peer) -> list[str]:
-	"""What a peer running this app can do (its capabilities); nothing for one running the original.
-	A peer that cannot be reached or refuses our keys raises: the push is retried later."""
+def peer_capabilities(peer) -> dict:
+	"""What a peer running this app answers to get_capabilities; {} from one running the original
+	(which has no such method). A peer that cannot be reached or refuses our keys raises: the
+	caller tells the user, or tries again later."""
 	try:
 		info = peer.get_method(CAPABILITIES_METHOD)
 	except (transport.PeerAuthError, transport.PeerUnreachable):
 		raise
 	except transport.PeerError:
-		return []
-	features = info.get("features") if isinstance(info, dict) else None
+		return {}
+	return info if isinstance(info, dict) else {}
+
+
+def peer_features(peer) -> list[str]:
+	features = peer_capabilities(peer).get("features")
 	return [feature for feature in features if isinstance(feature, str)] if isinstance(features, list) else []
 
 
@@ -317,16 +322,9 @@ def remote_doctype_of(row) -> str:
 
 
 def detect_protocol(peer) -> str:
-	try:
-		info = peer.get_method(CAPABILITIES_METHOD)
-	except transport.PeerNotFound:
-		return "v1"
-	except (transport.PeerAuthError, transport.PeerUnreachable):
-		# no answer: registering next would wait as long again, so the form hears it now
-		raise
-	except transport.PeerError:
-		return "v1"
-	return "v2" if isinstance(info, dict) and int(info.get("protocol") or 1) >= 2 else "v1"
+	# a peer that does not answer raises: registering next would wait as long again, so the form
+	# hears it now
+	return "v2" if int(peer_capabilities(peer).get("protocol") or 1) >= 2 else "v1"
 
 
 def register_on_producer(event_producer) -> dict:

@@ -555,24 +555,10 @@ def set_run(run_name: str, **values) -> None:
 	updating a row changed since the transaction's snapshot began fails, and the run would end
 	Failed. Then the write goes again in a fresh snapshot (jobs.write_status), after the rest of the
 	transaction is committed; it writes only ``values``, so the request to cancel is kept."""
-
-	def write():
-		frappe.db.set_value(RUN_DOCTYPE, run_name, values, update_modified=False)
-
-	if frappe.db.db_type != "postgres":
-		write()
-	else:
-		savepoint = "event_streaming_run_status"
-		frappe.db.savepoint(savepoint)
-		try:
-			write()
-		except Exception as error:
-			if getattr(error, "pgcode", None) != jobs.SERIALIZATION_FAILURE:
-				raise
-			frappe.db.rollback(save_point=savepoint)
-			jobs.write_status(write)
-		else:
-			frappe.db.release_savepoint(savepoint)
+	jobs.write_status(
+		lambda: frappe.db.set_value(RUN_DOCTYPE, run_name, values, update_modified=False),
+		in_transaction=True,
+	)
 	frappe.db.commit()  # nosemgrep: progress is kept chunk by chunk, so a killed worker resumes here
 
 
